@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 1 a data or I/O error (the message names file, line and field),
 //! 2 a usage error.
 
+#![warn(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

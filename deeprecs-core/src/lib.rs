@@ -51,6 +51,8 @@
 //! - [`synthetic`]: the embedded default data set.
 //! - [`rng`]: a version-stable seeded random number generator.
 
+#![warn(clippy::unwrap_used)]
+
 pub mod batch;
 pub mod catalog;
 pub mod error;

@@ -1,0 +1,359 @@
+//! [`ProductTower`]: one encoder per configured field, fused into one product vector.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use deeprecs_core::{FeatureSchema, FieldKindName, Vocabularies};
+use serde::{Deserialize, Serialize};
+
+use crate::attention_text::{AttentionTextEncoder, AttentionTextEncoderConfig, LuongScore};
+use crate::categorical::{CategoricalEmbedding, CategoricalEmbeddingConfig};
+use crate::error::{Error, Result, config_error};
+use crate::fusion::{Fusion, FusionConfig, FusionParts};
+use crate::input::{FieldInput, TowerInput};
+use crate::multi_hot::{BagPooling, MultiHotEmbedding, MultiHotEmbeddingConfig};
+
+/// The encoder of one field, as written in a tower config: one serde-tagged enum over the
+/// encoder kinds (`"type": "categorical" | "multi_hot" | "attention_text"`), so that a whole
+/// tower round-trips through JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EncoderConfig {
+    /// A learned vector per value, for categorical fields.
+    Categorical {
+        /// See [`CategoricalEmbeddingConfig::max_norm`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_norm: Option<f64>,
+    },
+    /// An embedding bag, for multi-valued fields.
+    MultiHot {
+        /// See [`BagPooling`].
+        #[serde(default)]
+        pooling: BagPooling,
+    },
+    /// Word embeddings + attention pooling, for text fields.
+    AttentionText {
+        /// See [`AttentionTextEncoderConfig::max_positions`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_positions: Option<usize>,
+        /// See [`LuongScore`].
+        #[serde(default)]
+        score: LuongScore,
+    },
+}
+
+impl EncoderConfig {
+    /// The encoder's name as written in configs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Categorical { .. } => "categorical",
+            Self::MultiHot { .. } => "multi_hot",
+            Self::AttentionText { .. } => "attention_text",
+        }
+    }
+
+    /// The field kind this encoder reads.
+    pub fn field_kind(&self) -> FieldKindName {
+        match self {
+            Self::Categorical { .. } => FieldKindName::Categorical,
+            Self::MultiHot { .. } => FieldKindName::MultiCategorical,
+            Self::AttentionText { .. } => FieldKindName::Text,
+        }
+    }
+
+    /// The default encoder for a field kind.
+    pub fn default_for(kind: FieldKindName) -> Self {
+        match kind {
+            FieldKindName::Categorical => Self::Categorical { max_norm: None },
+            FieldKindName::MultiCategorical => Self::MultiHot {
+                pooling: BagPooling::Mean,
+            },
+            FieldKindName::Text => Self::AttentionText {
+                max_positions: None,
+                score: LuongScore::General,
+            },
+        }
+    }
+}
+
+/// One field of a tower: which schema field, encoded how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldEncoderConfig {
+    /// The schema field's name.
+    pub field: String,
+    /// Its encoder.
+    #[serde(flatten)]
+    pub encoder: EncoderConfig,
+}
+
+/// Configuration of a [`ProductTower`].
+#[derive(Config, Debug)]
+pub struct TowerConfig {
+    /// The encoded fields, in order (any subset of the schema's fields).
+    pub fields: Vec<FieldEncoderConfig>,
+    /// The size of every per-field vector.
+    #[config(default = 64)]
+    pub dim: usize,
+    /// How field vectors become the product vector.
+    #[config(default = "FusionConfig::new()")]
+    pub fusion: FusionConfig,
+}
+
+impl TowerConfig {
+    /// A tower over every field of `schema` with each kind's default encoder.
+    pub fn for_schema(schema: &FeatureSchema) -> Self {
+        Self::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| FieldEncoderConfig {
+                    field: f.name.clone(),
+                    encoder: EncoderConfig::default_for(f.kind.name()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The size of the product vector.
+    pub fn output_dim(&self) -> usize {
+        self.fusion.output_dim(self.dim)
+    }
+
+    /// Checks the config against a schema and vocabularies without building anything:
+    /// every field exists, once, with an encoder of its kind; sizes are positive.
+    /// Returns the schema index of each configured field.
+    pub fn check(&self, schema: &FeatureSchema, vocabs: &Vocabularies) -> Result<Vec<usize>> {
+        if self.dim == 0 {
+            return Err(config_error("dim", "must be positive"));
+        }
+        if self.fields.is_empty() {
+            return Err(config_error("fields", "a tower needs at least one field"));
+        }
+        self.fusion.check()?;
+        vocabs.check_against(schema)?;
+        let mut slots = Vec::with_capacity(self.fields.len());
+        for fc in &self.fields {
+            let slot = schema.field_index(&fc.field).map_err(|_| Error::Schema {
+                field: fc.field.clone(),
+                message: format!(
+                    "the schema has no such field (it has: {})",
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+            if slots.contains(&slot) {
+                return Err(Error::Schema {
+                    field: fc.field.clone(),
+                    message: "configured twice".into(),
+                });
+            }
+            let kind = schema.fields()[slot].kind.name();
+            if kind != fc.encoder.field_kind() {
+                return Err(Error::Schema {
+                    field: fc.field.clone(),
+                    message: format!(
+                        "encoder `{}` reads {} fields, but the schema declares this field {kind}",
+                        fc.encoder.name(),
+                        fc.encoder.field_kind()
+                    ),
+                });
+            }
+            if let EncoderConfig::AttentionText {
+                max_positions: Some(0),
+                ..
+            } = fc.encoder
+            {
+                return Err(config_error(
+                    format!("fields.{}.max_positions", fc.field),
+                    "must be positive",
+                ));
+            }
+            slots.push(slot);
+        }
+        Ok(slots)
+    }
+
+    /// Builds the tower for `schema`, sizing embedding tables from `vocabs`.
+    pub fn init(
+        &self,
+        schema: &FeatureSchema,
+        vocabs: &Vocabularies,
+        device: &Device,
+    ) -> Result<ProductTower> {
+        let slots = self.check(schema, vocabs)?;
+        let encoders = self
+            .fields
+            .iter()
+            .zip(&slots)
+            .map(|(fc, &slot)| {
+                let vocab_size = vocabs.fields()[slot].len();
+                match &fc.encoder {
+                    EncoderConfig::Categorical { max_norm } => FieldEncoder::Categorical(
+                        CategoricalEmbeddingConfig::new(vocab_size, self.dim)
+                            .with_max_norm(*max_norm)
+                            .init(device),
+                    ),
+                    EncoderConfig::MultiHot { pooling } => FieldEncoder::MultiHot(
+                        MultiHotEmbeddingConfig::new(vocab_size, self.dim)
+                            .with_pooling(*pooling)
+                            .init(device),
+                    ),
+                    EncoderConfig::AttentionText {
+                        max_positions,
+                        score,
+                    } => FieldEncoder::AttentionText(
+                        AttentionTextEncoderConfig::new(vocab_size, self.dim)
+                            .with_max_positions(*max_positions)
+                            .with_score(*score)
+                            .init(device),
+                    ),
+                }
+            })
+            .collect();
+        Ok(ProductTower {
+            encoders,
+            fusion: self.fusion.init(self.fields.len(), self.dim, device)?,
+            slots,
+            names: self.fields.iter().map(|f| f.field.clone()).collect(),
+        })
+    }
+}
+
+/// The module of one field's encoder.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum FieldEncoder {
+    /// See [`CategoricalEmbedding`].
+    Categorical(CategoricalEmbedding),
+    /// See [`MultiHotEmbedding`].
+    MultiHot(MultiHotEmbedding),
+    /// See [`AttentionTextEncoder`].
+    AttentionText(AttentionTextEncoder),
+}
+
+impl FieldEncoder {
+    /// Encodes one field: `[batch, dim]`. The input must be of the encoder's kind.
+    pub fn forward(&self, input: &FieldInput) -> Result<Tensor<2>> {
+        match (self, input) {
+            (Self::Categorical(e), FieldInput::Categorical(ids)) => Ok(e.forward(ids.clone())),
+            (Self::MultiHot(e), FieldInput::Padded { ids, mask }) => {
+                Ok(e.forward(ids.clone(), mask.clone()))
+            }
+            (Self::AttentionText(e), FieldInput::Padded { ids, mask }) => {
+                Ok(e.forward(ids.clone(), mask.clone()))
+            }
+            (encoder, input) => Err(Error::Input(format!(
+                "{} encoder got {}",
+                encoder.name(),
+                input.kind_name()
+            ))),
+        }
+    }
+
+    /// The number of ids the encoder's embedding table holds.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Self::Categorical(e) => e.vocab_size(),
+            Self::MultiHot(e) => e.vocab_size(),
+            Self::AttentionText(e) => e.vocab_size(),
+        }
+    }
+
+    /// The encoder's kind name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Categorical(_) => "categorical",
+            Self::MultiHot(_) => "multi_hot",
+            Self::AttentionText(_) => "attention_text",
+        }
+    }
+}
+
+/// Turns a product's fields into one L2-normalised vector.
+#[derive(Module, Debug)]
+pub struct ProductTower {
+    encoders: Vec<FieldEncoder>,
+    fusion: Fusion,
+    /// Schema index of each encoder's field.
+    #[module(skip)]
+    slots: Vec<usize>,
+    /// Field name of each encoder.
+    #[module(skip)]
+    names: Vec<String>,
+}
+
+/// A tower's intermediate values for a batch.
+#[derive(Debug, Clone)]
+pub struct TowerParts {
+    /// Per configured field, `[batch, dim]`.
+    pub fields: Vec<Tensor<2>>,
+    /// The fusion's values, including the output.
+    pub fusion: FusionParts,
+}
+
+impl ProductTower {
+    /// Encodes a batch: `[batch, out]`, L2-normalised.
+    pub fn forward(&self, input: &TowerInput) -> Result<Tensor<2>> {
+        Ok(self.forward_parts(input)?.fusion.output)
+    }
+
+    /// The per-field vectors of a batch (`[batch, dim]` each, in config order).
+    pub fn encode_fields(&self, input: &TowerInput) -> Result<Vec<Tensor<2>>> {
+        self.encoders
+            .iter()
+            .zip(&self.slots)
+            .zip(&self.names)
+            .map(|((enc, &slot), name)| {
+                let field = input.fields().get(slot).ok_or_else(|| {
+                    Error::Input(format!(
+                        "field `{name}` is number {} in the schema, but the batch has {} fields",
+                        slot + 1,
+                        input.fields().len()
+                    ))
+                })?;
+                if let Some(max) = input.max_id(slot)
+                    && max as usize >= enc.vocab_size()
+                {
+                    return Err(Error::Input(format!(
+                        "field `{name}`: id {max} is outside the model's vocabulary of {} ids \
+                         (was the batch encoded with other vocabularies?)",
+                        enc.vocab_size()
+                    )));
+                }
+                enc.forward(field)
+                    .map_err(|e| Error::Input(format!("field `{name}`: {e}")))
+            })
+            .collect()
+    }
+
+    /// Like [`forward`](Self::forward), keeping the per-field vectors and fusion weights.
+    pub fn forward_parts(&self, input: &TowerInput) -> Result<TowerParts> {
+        let fields = self.encode_fields(input)?;
+        let fusion = self.fusion.forward_parts(fields.clone());
+        Ok(TowerParts { fields, fusion })
+    }
+
+    /// Fuses given per-field vectors (e.g. with some replaced, for explanations).
+    pub fn fuse(&self, fields: Vec<Tensor<2>>) -> Tensor<2> {
+        self.fusion.forward(fields)
+    }
+
+    /// The configured field names, in order.
+    pub fn field_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The fusion module.
+    pub fn fusion(&self) -> &Fusion {
+        &self.fusion
+    }
+
+    /// The field encoders, in config order.
+    pub fn encoders(&self) -> &[FieldEncoder] {
+        &self.encoders
+    }
+}

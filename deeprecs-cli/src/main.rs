@@ -5,6 +5,8 @@
 
 #![warn(clippy::unwrap_used)]
 
+mod cooc_cmd;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +17,6 @@ use deeprecs_core::{Catalog, EventLog, FeatureSchema, FieldValue, Vocabularies};
 
 const PLANNED: &str = "\
 Planned subcommands (not available yet; each arrives with its crate):
-  cooc        count time-window co-occurrences and score pairs (deeprecs-cooc)
   train       train the two-tower model (deeprecs-train)
   tune        hyper-parameter search on validation loss (deeprecs-train)
   eval        compare DeepRecs with baselines per slice (deeprecs-train)
@@ -71,6 +72,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         long_tail: u32,
     },
+    /// Count time-window co-occurrences, score the pairs in [0, 1] and write the table.
+    Cooc(cooc_cmd::CoocArgs),
 }
 
 fn main() -> ExitCode {
@@ -124,6 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             events,
             long_tail,
         } => inspect(&schema, &catalog, events.as_deref(), long_tail),
+        Command::Cooc(args) => cooc_cmd::run(&args, &mut std::io::stdout().lock()),
     }
 }
 

@@ -75,3 +75,16 @@ impl CatalogEmbeddings {
         }
     }
 }
+
+impl CatalogEmbeddings {
+    /// The embeddings as an evaluation [`EmbeddingRecommender`](crate::eval::EmbeddingRecommender)
+    /// named `name`: a seed is scored against every rec vector by cosine similarity, cold
+    /// seeds included — the point of a content-based model.
+    pub fn into_recommender(
+        self,
+        name: impl Into<String>,
+    ) -> Result<crate::eval::EmbeddingRecommender> {
+        crate::eval::EmbeddingRecommender::new(name, self.dim, self.seeds, self.recs)
+            .map_err(Error::from)
+    }
+}

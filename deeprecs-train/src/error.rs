@@ -44,6 +44,9 @@ pub enum Error {
     /// An error from the data model.
     #[error(transparent)]
     Core(#[from] deeprecs_core::Error),
+    /// An error from the evaluation harness.
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
     /// A file could not be read or written.
     #[error("{file}: {source}")]
     Io {

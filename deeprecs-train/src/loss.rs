@@ -4,8 +4,10 @@
 //! negatives — as a `[batch, 1 + k]` tensor, and the targets of the same shape (the positive's
 //! co-occurrence score, then zeros).
 //!
-//! - [`Loss::EpsilonHinge`] (default): `max(0, |cos − s| − ε)` averaged over every (seed, rec)
-//!   pair — regression onto the score, insensitive within `ε`. It is the published design's
+//! - [`Loss::EpsilonHinge`] (default): `max(0, |cos − s| − ε)`, averaged over the positives
+//!   plus averaged over the negatives (so that positives and negatives weigh the same however
+//!   many negatives there are — with 255 in-batch negatives a plain mean lets the model score
+//!   everything 0 and learn nothing) — regression onto the score, insensitive within `ε`. It is the published design's
 //!   loss ("trained with a hinge loss against the co-occurrence score"), it uses the score's
 //!   value (a strong partner should score higher than a weak one), and it also pins negatives
 //!   near 0, which keeps cosines comparable across seeds — what a cart query needs.
@@ -19,9 +21,9 @@
 //! let d = Device::flex();
 //! let cos = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 0.3], [1, 2]), &d);
 //! let target = Tensor::<2>::from_data(TensorData::new(vec![0.9f32, 0.0], [1, 2]), &d);
-//! // |0.5 − 0.9| − 0.1 = 0.3 and |0.3 − 0| − 0.1 = 0.2: mean 0.25
+//! // positive: |0.5 − 0.9| − 0.1 = 0.3; negative: |0.3 − 0| − 0.1 = 0.2; sum of the means 0.5
 //! let l: f32 = Loss::EpsilonHinge { epsilon: 0.1 }.forward(cos, target).into_scalar();
-//! assert!((l - 0.25).abs() < 1e-6);
+//! assert!((l - 0.5).abs() < 1e-6);
 //! ```
 
 use burn::tensor::Tensor;
@@ -33,7 +35,7 @@ use crate::error::{Result, config};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Loss {
-    /// `max(0, |cos − s| − ε)` over every pair.
+    /// `max(0, |cos − s| − ε)`: mean over positives + mean over negatives.
     EpsilonHinge {
         /// The insensitive band ε ≥ 0.
         epsilon: f32,
@@ -89,7 +91,13 @@ impl Loss {
     pub fn forward(&self, cos: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
         match *self {
             Self::EpsilonHinge { epsilon } => {
-                ((cos - target).abs() - epsilon).clamp_min(0.0).mean()
+                let cols = cos.dims()[1];
+                let h = ((cos - target).abs() - epsilon).clamp_min(0.0);
+                if cols > 1 {
+                    h.clone().narrow(1, 0, 1).mean() + h.narrow(1, 1, cols - 1).mean()
+                } else {
+                    h.mean()
+                }
             }
             Self::MarginRanking {
                 margin,
@@ -123,14 +131,20 @@ mod tests {
     #[test]
     fn epsilon_hinge_by_hand() {
         let l = Loss::EpsilonHinge { epsilon: 0.05 };
-        // pairs: |0.9-1|=0.1→0.05; |0.2-0|=0.2→0.15; |0.5-0.5|=0→0; |-0.3-0|=0.3→0.25
+        // positives: |0.9-1|=0.1→0.05, |0.5-0.5|=0→0: mean 0.025;
+        // negatives: |0.2-0|=0.2→0.15, |-0.3-0|=0.3→0.25: mean 0.2
         let v: f32 = l
             .forward(
                 t(vec![0.9, 0.2, 0.5, -0.3], [2, 2]),
                 t(vec![1.0, 0.0, 0.5, 0.0], [2, 2]),
             )
             .into_scalar();
-        assert!((v - 0.1125).abs() < 1e-6, "{v}");
+        assert!((v - 0.225).abs() < 1e-6, "{v}");
+        // Without negatives: the plain mean.
+        let v: f32 = l
+            .forward(t(vec![0.9, 0.5], [2, 1]), t(vec![1.0, 0.5], [2, 1]))
+            .into_scalar();
+        assert!((v - 0.025).abs() < 1e-6, "{v}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub enum CountingArg {
 /// Options of `deeprecs cooc`.
 #[derive(Debug, Args)]
 pub struct CoocArgs {
-    /// The schema TOML file (it needs an [events] section).
+    /// The schema TOML file (it needs an `[events]` section).
     #[arg(long)]
     pub schema: PathBuf,
     /// The catalog file (for Online Retail, the same file as --events).

@@ -3,7 +3,9 @@
 //!
 //! - a synthetic Zipf log: 10 M events of 1 M users over 100 k products (popularity ∝
 //!   1/rank), a year of shopping sessions, 7-day window;
-//! - the UCI Online Retail file (full, 7-day window), when present.
+//! - the UCI Online Retail file (full, 7-day window), when present: with the default options,
+//!   and as `online_retail_uncapped` without the neighbour cap (the configuration of the
+//!   DuckDB reference figures).
 //!
 //! Each variant runs in its own child process (this binary re-executed with `child …`), so
 //! that its peak RSS (`VmHWM`) is its own. The child builds the log, resets the peak
@@ -99,7 +101,7 @@ fn load(dataset: &str, events: usize) -> (EventLog, usize) {
             zipf_log(USERS * events / EVENTS, PRODUCTS, events, 2024),
             PRODUCTS,
         ),
-        "online_retail" => {
+        "online_retail" | "online_retail_uncapped" => {
             let schema = FeatureSchema::from_path(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../examples/online_retail.schema.toml"
@@ -138,6 +140,12 @@ fn child(dataset: &str, variant: &str, events: usize) {
     };
     let counter = CoocConfig {
         threads,
+        // The DuckDB reference configuration: no neighbour cap.
+        neighbour_cap: if dataset == "online_retail_uncapped" {
+            None
+        } else {
+            CoocConfig::default().neighbour_cap
+        },
         ..CoocConfig::default()
     }
     .check()
@@ -189,6 +197,7 @@ fn main() {
     let mut datasets = vec!["zipf"];
     if data_file().exists() {
         datasets.push("online_retail");
+        datasets.push("online_retail_uncapped");
     } else {
         eprintln!(
             "skipping Online Retail: {} not found",

@@ -6,12 +6,20 @@
 //! Memory: 12 bytes per used event while counting (8 for the key and product of the event,
 //! with a bit marking the first event of each user, and 4 for the product's event index) plus
 //! 4 more with kind weights, a dense scratch row of `16 × n_products` bytes per thread, and the
-//! output (8 bytes per kept pair while counting, 12 with scores). Preparing peaks at about 16
+//! output: 8 bytes per kept pair while counting, 12 with scores. Preparing peaks at about 16
 //! bytes per event (plus 12 per user), before any output exists.
+//!
+//! Symmetric counting without pruning (the default) counts only the upper triangle (partners
+//! with a larger index than the seed: 4 bytes per pair of the final table) and mirrors it once
+//! the event arrays are freed, which halves both the accumulation work and the counting-time
+//! output. With `min_count` or `top_k`, or when directed, full rows are counted and pruned on
+//! the fly, so the output never exceeds the kept pairs.
 //!
 //! Rows are produced in waves of a few small chunks of seeds per thread (chunks of equal
 //! estimated work) and appended in seed order to a table reserved up front, so no second copy
-//! of the table ever exists; the scores are computed after the event arrays are freed.
+//! of the table ever exists; a seed with a large share of the work is instead split over all
+//! threads at user boundaries and its partial rows merged. Scores are computed after the event
+//! arrays are freed.
 
 use std::sync::Mutex;
 use std::time::Instant;

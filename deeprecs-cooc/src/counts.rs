@@ -204,6 +204,9 @@ impl Marginals {
 /// rows by seed product, partners ascending by product index. Produced by
 /// [`CoocCounter::count`](crate::CoocCounter::count); turned into scores with
 /// [`PairCounts::into_scores`].
+///
+/// Counts are accumulated in `f64` and stored as `f32` (4 bytes a pair): whole counts are
+/// exact up to 16,777,216; the marginals stay `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairCounts {
     pub(crate) csr: Csr,

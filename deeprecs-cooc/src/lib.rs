@@ -86,9 +86,10 @@
 //! seed's events (a user-stamp array makes "once per user" free). Rows are pruned and appended
 //! to the sparse table in seed order, in parallel with rayon. No hash map is involved; the
 //! [`oracle`] module keeps the naive `HashMap<(u32, u32), f64>` counter as the test oracle.
-//! Memory is 12 bytes per event while counting plus 8 bytes per kept pair, and the final
-//! table 12 bytes per pair; a product with a large share of the events is split over the
-//! threads at user boundaries, so one best-seller cannot leave the other threads idle.
+//! Symmetric tables are counted as their upper triangle and mirrored. Memory is 12 bytes per
+//! event while counting plus 4 to 8 bytes per kept pair, and the final table 12 bytes per pair;
+//! a product with a large share of the events is split over the threads at user boundaries,
+//! so one best-seller cannot leave the other threads idle.
 //!
 //! ## Modules
 //! - [`config`]: options and their checked form; [`window`]: durations.

@@ -254,11 +254,8 @@ impl HnswIndex {
     /// Writes an artifact with the store, the graph and the `extra` sections, atomically (see
     /// [`add_to_artifact`](Self::add_to_artifact)).
     pub fn save(&self, path: impl AsRef<Path>, extra: &[(&str, &[u8])]) -> Result<()> {
-        let mut builder = ArtifactBuilder::new();
-        for (name, bytes) in extra {
-            builder = builder.section(name, *bytes)?;
-        }
-        self.add_to_artifact(builder)?.write_atomic(path)
+        self.add_to_artifact(ArtifactBuilder::new().sections(extra)?)?
+            .write_atomic(path)
     }
 
     /// Reads and verifies the artifact at `path` and loads the index from it, without

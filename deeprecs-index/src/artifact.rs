@@ -241,6 +241,15 @@ impl<'a> ArtifactBuilder<'a> {
         self.add(name, Payload::Bytes(bytes.into()))
     }
 
+    /// Adds several byte sections `(name, bytes)` in order (e.g. a model's config and
+    /// weights next to an index).
+    pub fn sections(mut self, sections: &[(&str, &'a [u8])]) -> Result<Self> {
+        for (name, bytes) in sections {
+            self = self.section(name, *bytes)?;
+        }
+        Ok(self)
+    }
+
     /// Adds a section of `f32` values, stored little-endian (borrowed or owned; converted
     /// while writing, without a byte copy of the whole slice).
     pub fn section_f32(self, name: &str, values: impl Into<Cow<'a, [f32]>>) -> Result<Self> {

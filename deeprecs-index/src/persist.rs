@@ -73,11 +73,8 @@ impl EmbeddingStore {
     /// Removed rows are not written: after loading, the live rows are numbered `0..len()`
     /// in their previous order (as after [`compact`](Self::compact)).
     pub fn save(&self, path: impl AsRef<Path>, extra: &[(&str, &[u8])]) -> Result<()> {
-        let mut builder = ArtifactBuilder::new();
-        for (name, bytes) in extra {
-            builder = builder.section(name, *bytes)?;
-        }
-        self.add_to_artifact(builder)?.write_atomic(path)
+        self.add_to_artifact(ArtifactBuilder::new().sections(extra)?)?
+            .write_atomic(path)
     }
 
     /// Reads and verifies the artifact at `path` and loads the store from it. The artifact

@@ -8,7 +8,7 @@ use deeprecs_core::{EncodedCatalog, Vocabularies};
 use deeprecs_encoders::{FusionConfig, ModelBundle, TowerConfig, TwoTowerConfig};
 use deeprecs_train::{
     EarlyStopping, EpochRecord, Error, Loss, NegativeSampling, TrainConfig, TrainData,
-    TrainObserver,
+    TrainObserver, TrainOutcome, TrainParams,
 };
 
 /// Burn keeps one random number generator per device; tests in one process run in parallel
@@ -78,6 +78,19 @@ fn config() -> TrainConfig {
     }
 }
 
+/// Trains a fresh model on flex without checkpoints.
+fn fit(params: &TrainParams, s: &Setup) -> TrainOutcome {
+    params
+        .fit(
+            &s.bundle,
+            data(s),
+            &Device::flex().autodiff(),
+            None,
+            &mut (),
+        )
+        .unwrap()
+}
+
 fn losses(h: &[EpochRecord]) -> Vec<(f32, Option<f32>)> {
     h.iter().map(|r| (r.train_loss, r.valid_loss)).collect()
 }
@@ -97,24 +110,8 @@ fn training_is_deterministic_and_loss_falls() {
     let _guard = lock();
     let s = setup();
     let params = config().check().unwrap();
-    let a = params
-        .fit(
-            &s.bundle,
-            data(&s),
-            &Device::flex().autodiff(),
-            None,
-            &mut (),
-        )
-        .unwrap();
-    let b = params
-        .fit(
-            &s.bundle,
-            data(&s),
-            &Device::flex().autodiff(),
-            None,
-            &mut (),
-        )
-        .unwrap();
+    let a = fit(&params, &s);
+    let b = fit(&params, &s);
     assert_eq!(losses(&a.history), losses(&b.history));
     assert_eq!(a.history.len(), 3);
     assert!(
@@ -130,15 +127,7 @@ fn resume_gives_the_same_next_epoch_as_an_uninterrupted_run() {
     let _guard = lock();
     let s = setup();
     let params = config().check().unwrap();
-    let full = params
-        .fit(
-            &s.bundle,
-            data(&s),
-            &Device::flex().autodiff(),
-            None,
-            &mut (),
-        )
-        .unwrap();
+    let full = fit(&params, &s);
     let dir = tempfile::tempdir().unwrap();
     let first = params
         .fit(
@@ -230,15 +219,7 @@ fn the_best_epoch_is_returned() {
     }
     .check()
     .unwrap();
-    let out = params
-        .fit(
-            &s.bundle,
-            data(&s),
-            &Device::flex().autodiff(),
-            None,
-            &mut (),
-        )
-        .unwrap();
+    let out = fit(&params, &s);
     let best = out
         .history
         .iter()
@@ -270,15 +251,7 @@ fn ranking_loss_and_in_batch_negatives_train() {
         }
         .check()
         .unwrap();
-        let out = params
-            .fit(
-                &s.bundle,
-                data(&s),
-                &Device::flex().autodiff(),
-                None,
-                &mut (),
-            )
-            .unwrap();
+        let out = fit(&params, &s);
         let l = losses(&out.history);
         assert!(l[1].0 < l[0].0, "{loss:?}/{sampling:?}: {l:?}");
     }

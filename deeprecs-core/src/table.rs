@@ -114,8 +114,61 @@ pub struct ReadReport {
     pub rows_read: u64,
     /// Rows that contributed to the result.
     pub rows_kept: u64,
-    /// Rows not kept, by reason. Every row read is either kept or counted here.
+    /// Rows not kept, by reason. Every row read is either kept or counted here. (Serialised
+    /// as a list of `{reason, detail, rows, first_line}` objects, since JSON object keys must
+    /// be strings.)
+    #[serde(with = "skipped_list")]
     pub skipped: BTreeMap<SkipReason, SkipCount>,
+}
+
+/// Serialises the skip map as a list, so that reports round-trip through JSON.
+mod skipped_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{SkipCount, SkipReason};
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        #[serde(flatten)]
+        reason: SkipReason,
+        rows: u64,
+        first_line: u64,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<SkipReason, SkipCount>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let entries: Vec<Entry> = map
+            .iter()
+            .map(|(reason, c)| Entry {
+                reason: reason.clone(),
+                rows: c.rows,
+                first_line: c.first_line,
+            })
+            .collect();
+        entries.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<SkipReason, SkipCount>, D::Error> {
+        let entries = Vec::<Entry>::deserialize(d)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.reason,
+                    SkipCount {
+                        rows: e.rows,
+                        first_line: e.first_line,
+                    },
+                )
+            })
+            .collect())
+    }
 }
 
 impl ReadReport {

@@ -316,3 +316,15 @@ fn skip_rule_on_non_numeric_value_is_an_invalid_value() {
         "{e}"
     );
 }
+
+#[test]
+fn read_reports_round_trip_through_json() {
+    let (_, r) =
+        Catalog::from_csv_str("sku,title,tags\nA,x,\nB,y\nC,  ,\n", &skipping_schema()).unwrap();
+    assert_eq!(r.skipped_total(), 2);
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("\"reason\":\"wrong_column_count\""), "{json}");
+    assert!(json.contains("\"detail\":\"title\""), "{json}");
+    let back: deeprecs_core::ReadReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, r);
+}

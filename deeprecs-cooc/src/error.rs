@@ -89,6 +89,23 @@ pub enum Error {
     },
 }
 
+/// [`Error::CatalogMismatch`] unless `what` (a table, a split, a file) has exactly as many
+/// products as the catalog it is written or read with.
+pub(crate) fn check_catalog_size(
+    path: &str,
+    what: &str,
+    n_products: usize,
+    catalog_len: usize,
+) -> std::result::Result<(), Error> {
+    if n_products == catalog_len {
+        return Ok(());
+    }
+    Err(Error::CatalogMismatch {
+        path: path.to_owned(),
+        message: format!("the {what} has {n_products} products, the catalog {catalog_len}"),
+    })
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CoocConfig, Pairing};
 use crate::counts::{Csr, Marginals};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_catalog_size};
 use crate::table::PairScores;
 
 /// The first 8 bytes of a pair-scores file.
@@ -157,16 +157,7 @@ impl PairScores {
     pub fn write(&self, path: impl AsRef<Path>, catalog: &Catalog) -> Result<()> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        if catalog.len() != self.n_products() {
-            return Err(Error::CatalogMismatch {
-                path: name,
-                message: format!(
-                    "the table has {} products, the catalog {}",
-                    self.n_products(),
-                    catalog.len()
-                ),
-            });
-        }
+        check_catalog_size(&name, "table", self.n_products(), catalog.len())?;
         let file = File::create(path).map_err(|source| Error::Write {
             path: name.clone(),
             source,
@@ -235,16 +226,7 @@ impl PairScores {
             source,
         })?;
         let (table, ids) = Self::read_from(BufReader::with_capacity(1 << 20, file), &name)?;
-        if ids.len() != catalog.len() {
-            return Err(Error::CatalogMismatch {
-                path: name,
-                message: format!(
-                    "the file has {} products, the catalog {}",
-                    ids.len(),
-                    catalog.len()
-                ),
-            });
-        }
+        check_catalog_size(&name, "file", ids.len(), catalog.len())?;
         if let Some((i, (a, b))) = ids
             .iter()
             .zip(catalog.ids())

@@ -30,7 +30,7 @@ use deeprecs_core::{Catalog, Event, EventLog, ProductIdx, TimestampFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::config::CoocCounter;
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result, check_catalog_size, invalid};
 
 /// Where a period boundary falls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -420,16 +420,7 @@ impl Split {
     pub fn write(&self, path: impl AsRef<Path>, catalog: &Catalog) -> Result<()> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        if catalog.len() != self.n_products() {
-            return Err(Error::CatalogMismatch {
-                path: name,
-                message: format!(
-                    "the split has {} products, the catalog {}",
-                    self.n_products(),
-                    catalog.len()
-                ),
-            });
-        }
+        check_catalog_size(&name, "split", self.n_products(), catalog.len())?;
         let mut roles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         let mut train_events = BTreeMap::new();
         for (p, r) in self.roles.iter().enumerate() {

@@ -6,6 +6,9 @@
 #![warn(clippy::unwrap_used)]
 
 mod cooc_cmd;
+mod embed_cmd;
+mod index_cmd;
+mod recommend_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,9 +23,6 @@ Planned subcommands (not available yet; each arrives with its crate):
   train       train the two-tower model (deeprecs-train)
   tune        hyper-parameter search on validation loss (deeprecs-train)
   eval        compare DeepRecs with baselines per slice (deeprecs-train)
-  embed       BERT sentence embeddings of stdin lines (deeprecs-encoders)
-  index       build a serving index (deeprecs-index)
-  recommend   recommendations for a product, a cart or a new product (deeprecs-index)
   export      pictures and TensorBoard projector files
   demo        the whole pipeline end to end on the synthetic catalog";
 
@@ -74,6 +74,12 @@ enum Command {
     },
     /// Count time-window co-occurrences, score the pairs in [0, 1] and write the table.
     Cooc(cooc_cmd::CoocArgs),
+    /// Build a serving index: embed a catalog with a trained model into one artifact file.
+    Index(index_cmd::IndexArgs),
+    /// Cross-sell recommendations for a product, a brand-new product or a cart.
+    Recommend(recommend_cmd::RecommendArgs),
+    /// BERT sentence embeddings of stdin lines: one JSON array of floats per line on stdout.
+    Embed(embed_cmd::EmbedArgs),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +134,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             long_tail,
         } => inspect(&schema, &catalog, events.as_deref(), long_tail),
         Command::Cooc(args) => cooc_cmd::run(&args, &mut std::io::stdout().lock()),
+        Command::Index(args) => index_cmd::run(&args, &mut std::io::stdout().lock()),
+        Command::Recommend(args) => recommend_cmd::run(&args, &mut std::io::stdout().lock()),
+        Command::Embed(args) => embed_cmd::run(
+            &args,
+            std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        ),
     }
 }
 

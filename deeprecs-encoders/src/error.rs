@@ -45,6 +45,9 @@ pub enum Error {
     /// An error from the data model.
     #[error(transparent)]
     Core(#[from] deeprecs_core::Error),
+    /// An error loading or running a BERT model.
+    #[error(transparent)]
+    Bert(#[from] crate::bert::BertError),
 }
 
 /// The crate's result type.

@@ -18,6 +18,9 @@ pub enum FieldInput {
         /// The mask.
         mask: Tensor<2>,
     },
+    /// One precomputed vector per product: `[batch, width]` (e.g. frozen BERT text vectors,
+    /// see [`ProductTextVectors`](crate::bert::text_encoder::ProductTextVectors)).
+    Vectors(Tensor<2>),
 }
 
 impl FieldInput {
@@ -26,6 +29,7 @@ impl FieldInput {
         match self {
             Self::Categorical(_) => "categorical ids",
             Self::Padded { .. } => "padded ids with a mask",
+            Self::Vectors(_) => "precomputed vectors",
         }
     }
 }
@@ -92,6 +96,37 @@ impl TowerInput {
             fields,
             max_ids,
         }
+    }
+
+    /// Replaces the input of field `slot` (schema order), e.g. a text field's word ids by its
+    /// precomputed BERT vectors. The new input must have one row per product.
+    pub fn with_field(
+        mut self,
+        slot: usize,
+        input: FieldInput,
+    ) -> Result<Self, crate::error::Error> {
+        let rows = match &input {
+            FieldInput::Categorical(t) => t.dims()[0],
+            FieldInput::Padded { ids, .. } => ids.dims()[0],
+            FieldInput::Vectors(t) => t.dims()[0],
+        };
+        if rows != self.batch_size {
+            return Err(crate::error::Error::Input(format!(
+                "field number {} gets {rows} rows, the batch has {} products",
+                slot + 1,
+                self.batch_size
+            )));
+        }
+        let count = self.fields.len();
+        let field = self.fields.get_mut(slot).ok_or_else(|| {
+            crate::error::Error::Input(format!(
+                "field number {} does not exist (the batch has {count} fields)",
+                slot + 1
+            ))
+        })?;
+        *field = input;
+        self.max_ids[slot] = None;
+        Ok(self)
     }
 
     /// The largest id of field `i`, when known.

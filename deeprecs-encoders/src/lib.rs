@@ -14,6 +14,7 @@
 //! | categorical | `categorical` | [`CategoricalEmbedding`] |
 //! | multi-valued | `multi_hot` (mean, sum or learned pooling) | [`MultiHotEmbedding`] |
 //! | text | `attention_text` (word embeddings + Luong attention) | [`AttentionTextEncoder`] |
+//! | text | `bert` (pre-trained BERT, frozen or last layers fine-tuned, + dense layers) | [`bert::BertTextEncoder`] |
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -50,7 +51,9 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod attention_text;
+pub mod bert;
 pub mod categorical;
+pub mod embed;
 pub mod error;
 pub mod fusion;
 pub mod input;
@@ -62,6 +65,7 @@ pub mod two_tower;
 
 pub use attention_text::{AttentionTextEncoder, AttentionTextEncoderConfig, LuongScore};
 pub use categorical::{CategoricalEmbedding, CategoricalEmbeddingConfig};
+pub use embed::{CatalogVectors, embed_catalog};
 pub use error::{Error, Result};
 pub use fusion::{Activation, Fusion, FusionConfig, FusionKind, FusionParts};
 pub use input::{FieldInput, TowerInput};

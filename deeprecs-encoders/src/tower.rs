@@ -7,6 +7,8 @@ use deeprecs_core::{FeatureSchema, FieldKindName, Vocabularies};
 use serde::{Deserialize, Serialize};
 
 use crate::attention_text::{AttentionTextEncoder, AttentionTextEncoderConfig, LuongScore};
+use crate::bert::BertModel;
+use crate::bert::text_encoder::{BertTextEncoder, BertTextEncoderConfig};
 use crate::categorical::{CategoricalEmbedding, CategoricalEmbeddingConfig};
 use crate::error::{Error, Result, config_error};
 use crate::fusion::{Fusion, FusionConfig, FusionParts};
@@ -14,8 +16,8 @@ use crate::input::{FieldInput, TowerInput};
 use crate::multi_hot::{BagPooling, MultiHotEmbedding, MultiHotEmbeddingConfig};
 
 /// The encoder of one field, as written in a tower config: one serde-tagged enum over the
-/// encoder kinds (`"type": "categorical" | "multi_hot" | "attention_text"`), so that a whole
-/// tower round-trips through JSON.
+/// encoder kinds (`"type": "categorical" | "multi_hot" | "attention_text" | "bert"`), so that a
+/// whole tower round-trips through JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EncoderConfig {
@@ -40,6 +42,36 @@ pub enum EncoderConfig {
         #[serde(default)]
         score: LuongScore,
     },
+    /// Pre-trained BERT followed by dense layers, for text fields ([`BertTextEncoder`]).
+    /// Frozen (default): the field's input must be replaced by precomputed vectors
+    /// ([`ProductTextVectors::gather`](crate::bert::text_encoder::ProductTextVectors::gather)
+    /// and [`TowerInput::with_field`]); fine-tune: by token ids. See
+    /// [`crate::bert::text_encoder`].
+    Bert {
+        /// Width of the BERT vectors (384 for all-MiniLM-L6-v2).
+        #[serde(default = "default_bert_dim")]
+        input_dim: usize,
+        /// Hidden dense layer widths before the output layer (empty: one linear layer).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hidden: Vec<usize>,
+        /// The BERT model folder. In frozen mode the tower does not read it (pipelines that
+        /// build the input do); in fine-tune mode [`TowerConfig::init`] loads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_dir: Option<String>,
+        /// Fine-tune the last this many BERT layers inside the tower, which then reads token
+        /// ids ([`ProductTextTokens`](crate::bert::ProductTextTokens)). 0 (default): frozen
+        /// BERT outside the tower, fed precomputed vectors.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        fine_tune_layers: usize,
+    },
+}
+
+fn default_bert_dim() -> usize {
+    384
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl EncoderConfig {
@@ -49,6 +81,7 @@ impl EncoderConfig {
             Self::Categorical { .. } => "categorical",
             Self::MultiHot { .. } => "multi_hot",
             Self::AttentionText { .. } => "attention_text",
+            Self::Bert { .. } => "bert",
         }
     }
 
@@ -57,7 +90,7 @@ impl EncoderConfig {
         match self {
             Self::Categorical { .. } => FieldKindName::Categorical,
             Self::MultiHot { .. } => FieldKindName::MultiCategorical,
-            Self::AttentionText { .. } => FieldKindName::Text,
+            Self::AttentionText { .. } | Self::Bert { .. } => FieldKindName::Text,
         }
     }
 
@@ -172,6 +205,29 @@ impl TowerConfig {
                     "must be positive",
                 ));
             }
+            if let EncoderConfig::Bert {
+                input_dim,
+                hidden,
+                model_dir,
+                fine_tune_layers,
+            } = &fc.encoder
+            {
+                if *fine_tune_layers > 0 && model_dir.is_none() {
+                    return Err(config_error(
+                        format!("fields.{}.model_dir", fc.field),
+                        "fine-tuning BERT needs the model folder",
+                    ));
+                }
+                BertTextEncoderConfig::new(*input_dim, self.dim)
+                    .with_hidden(hidden.clone())
+                    .check()
+                    .map_err(|e| match e {
+                        Error::Config { message, .. } => {
+                            config_error(format!("fields.{}", fc.field), message)
+                        }
+                        other => other,
+                    })?;
+            }
             slots.push(slot);
         }
         Ok(slots)
@@ -191,7 +247,7 @@ impl TowerConfig {
             .zip(&slots)
             .map(|(fc, &slot)| {
                 let vocab_size = vocabs.fields()[slot].len();
-                match &fc.encoder {
+                Ok(match &fc.encoder {
                     EncoderConfig::Categorical { max_norm } => FieldEncoder::Categorical(
                         CategoricalEmbeddingConfig::new(vocab_size, self.dim)
                             .with_max_norm(*max_norm)
@@ -211,9 +267,39 @@ impl TowerConfig {
                             .with_score(*score)
                             .init(device),
                     ),
-                }
+                    EncoderConfig::Bert {
+                        input_dim,
+                        hidden,
+                        model_dir,
+                        fine_tune_layers,
+                    } => {
+                        let config = BertTextEncoderConfig::new(*input_dim, self.dim)
+                            .with_hidden(hidden.clone());
+                        FieldEncoder::Bert(match model_dir {
+                            Some(dir) if *fine_tune_layers > 0 => {
+                                // Loaded without autodiff; `init_fine_tune` forks the
+                                // weights onto `device` as trainable leaves.
+                                let bert =
+                                    BertModel::from_dir(dir, &device.clone().without_autodiff())?;
+                                config
+                                    .init_fine_tune(
+                                        bert.network().clone(),
+                                        *fine_tune_layers,
+                                        device,
+                                    )
+                                    .map_err(|e| match e {
+                                        Error::Config { message, .. } => {
+                                            config_error(format!("fields.{}", fc.field), message)
+                                        }
+                                        other => other,
+                                    })?
+                            }
+                            _ => config.init(device)?,
+                        })
+                    }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(ProductTower {
             encoders,
             fusion: self.fusion.init(self.fields.len(), self.dim, device)?,
@@ -233,6 +319,8 @@ pub enum FieldEncoder {
     MultiHot(MultiHotEmbedding),
     /// See [`AttentionTextEncoder`].
     AttentionText(AttentionTextEncoder),
+    /// See [`BertTextEncoder`].
+    Bert(BertTextEncoder),
 }
 
 impl FieldEncoder {
@@ -246,6 +334,20 @@ impl FieldEncoder {
             (Self::AttentionText(e), FieldInput::Padded { ids, mask }) => {
                 Ok(e.forward(ids.clone(), mask.clone()))
             }
+            (Self::Bert(e), FieldInput::Vectors(v)) if e.is_frozen() => e.forward(v.clone()),
+            (Self::Bert(e), FieldInput::Padded { ids, mask }) if !e.is_frozen() => {
+                e.forward_tokens(ids.clone(), mask.clone())
+            }
+            (Self::Bert(e), input) if e.is_frozen() => Err(Error::Input(format!(
+                "bert encoder got {}: replace the field's input with its BERT text vectors \
+                 (ProductTextVectors::gather, TowerInput::with_field)",
+                input.kind_name()
+            ))),
+            (Self::Bert(_), input) => Err(Error::Input(format!(
+                "fine-tuned bert encoder got {}: replace the field's input with its BERT token \
+                 ids (ProductTextTokens::gather, TowerInput::with_field)",
+                input.kind_name()
+            ))),
             (encoder, input) => Err(Error::Input(format!(
                 "{} encoder got {}",
                 encoder.name(),
@@ -254,12 +356,14 @@ impl FieldEncoder {
         }
     }
 
-    /// The number of ids the encoder's embedding table holds.
+    /// The number of ids the encoder's embedding table holds (`usize::MAX` for an encoder
+    /// that reads no ids).
     pub fn vocab_size(&self) -> usize {
         match self {
             Self::Categorical(e) => e.vocab_size(),
             Self::MultiHot(e) => e.vocab_size(),
             Self::AttentionText(e) => e.vocab_size(),
+            Self::Bert(_) => usize::MAX,
         }
     }
 
@@ -269,6 +373,7 @@ impl FieldEncoder {
             Self::Categorical(_) => "categorical",
             Self::MultiHot(_) => "multi_hot",
             Self::AttentionText(_) => "attention_text",
+            Self::Bert(_) => "bert",
         }
     }
 }

@@ -200,6 +200,34 @@ pub enum Error {
         detail: String,
     },
 
+    /// The model (the two towers) failed: building it, loading its weights, or running it
+    /// on a product. `context` says what was being done (and names the product or file).
+    #[error("{context}: {cause}")]
+    Model {
+        /// What was being done, e.g. ``embedding product `P1` ``.
+        context: String,
+        /// The model crate's error (boxed: it is large and rare).
+        cause: Box<deeprecs_encoders::Error>,
+    },
+
+    /// A product's metadata could not be parsed or encoded (bad JSON, a value of the wrong
+    /// kind for its field, a missing required field).
+    #[error("product `{product}`: {cause}")]
+    ProductData {
+        /// The product id (or `<new product>` when the JSON has no usable id).
+        product: String,
+        /// The data model's error, naming the field (boxed: it is large and rare).
+        cause: Box<deeprecs_core::Error>,
+    },
+
+    /// The catalog does not fit the model (a schema with other fields, or vocabularies of
+    /// another schema).
+    #[error("the catalog does not fit the model: {detail}")]
+    CatalogMismatch {
+        /// What differs, naming the field.
+        detail: String,
+    },
+
     /// A section name is invalid or used twice when building an artifact.
     #[error("invalid artifact section name `{name}`: {reason}")]
     InvalidSectionName {

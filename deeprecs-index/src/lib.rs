@@ -6,6 +6,70 @@
 //! or approximately — with filters, incremental updates and a single checksummed file to serve
 //! from.
 //!
+//! ## Serving a trained model
+//!
+//! [`CrossSellIndex`] wires the trained two towers (`deeprecs-encoders`) into serving: it
+//! embeds the catalog with both towers, answers queries by product, by a brand-new product's
+//! metadata (embedded on the fly, no retraining) and by cart, explains results per field on
+//! request, takes incremental updates, and saves everything to one artifact file.
+//!
+//! ```
+//! use deeprecs_core::synthetic::{SyntheticConfig, generate};
+//! use deeprecs_core::Vocabularies;
+//! use deeprecs_encoders::{ModelBundle, TowerConfig, TwoTowerConfig};
+//! use deeprecs_index::{
+//!     BuildOptions, CartAggregation, CrossSellIndex, Exclusions, QueryOptions, RowSet,
+//! };
+//!
+//! // A catalog and a model (untrained here; `deeprecs train` saves a trained one that
+//! // `ModelBundle::load` reads back).
+//! let data = generate(&SyntheticConfig { products: 150, users: 40, ..SyntheticConfig::default() })?;
+//! let vocabs = Vocabularies::fit(&data.catalog, data.catalog.iter().map(|p| p.idx))?;
+//! let config = TwoTowerConfig::new(TowerConfig::for_schema(&data.schema));
+//! let bundle = ModelBundle::new(config, data.schema.clone(), vocabs)?;
+//! let options = BuildOptions::default(); // exact search, on the CPU
+//! let model = bundle.init(&options.device)?;
+//! let mut index = CrossSellIndex::build_with_model(bundle, &model, &data.catalog, &options, |done, total| {
+//!     // drive a progress bar here
+//!     assert!(done <= total);
+//! })?;
+//!
+//! // By product: never the product itself; with a filter and per-field explanations.
+//! let ids = data.catalog.ids();
+//! let out_of_stock = RowSet::from_ids(index.rec_store(), [&ids[7]])?;
+//! let query = QueryOptions::top(5)
+//!     .with_exclusions(Exclusions::none().deny(out_of_stock))
+//!     .with_explanations(true);
+//! let recs = index.recommend_for_product(&ids[0], &query)?;
+//! assert!(recs.iter().all(|r| r.product != ids[0] && r.product != ids[7]));
+//! let why = recs[0].explanation.as_ref().expect("asked for");
+//! assert_eq!(why.contributions.len(), data.schema.fields().len());
+//!
+//! // A product added this morning: embedded from its metadata on the fly…
+//! let new = r#"{"product_id": "NEW-1", "name": "kids rain jacket", "brand": "Acme"}"#;
+//! let on_the_fly = index.recommend_for_new_product(new, &QueryOptions::top(5))?;
+//! // …or inserted (both towers, no retraining): the same recommendations.
+//! index.upsert_product_json(new)?;
+//! assert_eq!(index.recommend_for_product("NEW-1", &QueryOptions::top(5))?, on_the_fly);
+//!
+//! // A cart: never returns a cart item.
+//! let cart = [ids[1].as_str(), ids[2].as_str()];
+//! let recs = index.recommend_for_cart(&cart, CartAggregation::MaxScore, &QueryOptions::top(5))?;
+//! assert!(recs.iter().all(|r| !cart.contains(&r.product.as_str())));
+//!
+//! // One artifact: model, weights, vocabularies, vectors, labels; verified on load.
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("recs.dra");
+//! index.save(&path)?;
+//! let loaded = CrossSellIndex::load(&path, &options.device)?;
+//! assert_eq!(loaded.recommend_for_product("NEW-1", &QueryOptions::top(5))?, on_the_fly);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## The vector side
+//!
+//! Underneath, the index works on plain vectors and product ids, usable without a model:
+//!
 //! ```
 //! use deeprecs_index::{CartAggregation, EmbeddingStore, ExactIndex, Exclusions, Index, RowSet};
 //! use ndarray::array;
@@ -53,6 +117,8 @@
 //!
 //! ## Modules
 //!
+//! - [`serve`]: [`CrossSellIndex`], the model wired into serving (queries by product, new
+//!   product and cart; explanations; incremental updates; the serving artifact).
 //! - [`store`]: [`EmbeddingStore`], product ids ↔ rows of an L2-normalised
 //!   `ndarray::Array2<f32>`; add, update, remove (tombstones) and compact.
 //! - [`index`]: the [`Index`] trait (exact and approximate search alike), single, batched,
@@ -82,6 +148,8 @@
 //! retraining is involved. Inserting its rec vector later ([`Index::insert`]) makes it a
 //! candidate for other products' queries, and its own recommendations stay the same
 //! (`top_k_for_product` excludes the product itself either way).
+//! [`CrossSellIndex::recommend_for_new_product`] does the encoding from a JSON object and
+//! [`CrossSellIndex::upsert_product`] the insertion with both towers.
 //!
 //! ## Cart aggregation
 //!
@@ -127,7 +195,9 @@
 //! to a temporary file in the same directory, synced, and renamed into place. Loading checks
 //! the magic, the version, every length against the actual file size and every checksum
 //! before parsing anything, and reports a truncated, damaged or mismatched file as a typed
-//! error naming the file and the section. The byte-level spec is in [`artifact`].
+//! error naming the file and the section. The byte-level spec is in [`artifact`];
+//! [`CrossSellIndex::save`] adds the model (bundle JSON and weights), the seed vectors, the
+//! labels and the products' metadata, as listed in [`serve`].
 //!
 //! ## Performance
 //!
@@ -180,6 +250,7 @@ pub mod exact;
 pub mod filter;
 pub mod index;
 mod persist;
+pub mod serve;
 pub mod store;
 mod topk;
 
@@ -191,5 +262,9 @@ pub use exact::{BlockSizes, ExactIndex, Parallelism};
 pub use filter::{Exclusions, RowPredicate, RowSet};
 pub use index::{Index, Recommendation};
 pub use persist::INDEX_FORMAT_VERSION;
+pub use serve::{
+    BuildOptions, CrossSellIndex, CrossSellRecommendation, FieldContribution, PairExplanation,
+    QueryOptions, SERVING_FORMAT_VERSION, SearchKind,
+};
 pub use store::{EmbeddingStore, RowRemap, Upserted};
 pub use topk::Hit;

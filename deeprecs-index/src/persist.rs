@@ -134,24 +134,37 @@ impl EmbeddingStore {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        for (row, v) in values.chunks_exact(meta.dim).enumerate() {
-            let norm_sq: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-            if !norm_sq.is_finite() || (norm_sq.sqrt() - 1.0).abs() > NORM_TOLERANCE {
-                return Err(artifact.mismatch(
-                    names::EMBEDDINGS,
-                    format!(
-                        "row {row} (product `{}`) is not a finite unit vector (norm {})",
-                        ids[row],
-                        norm_sq.sqrt()
-                    ),
-                ));
-            }
-        }
+        check_unit_rows(artifact, names::EMBEDDINGS, &values, meta.dim, &ids)?;
         let vectors = Array2::from_shape_vec((meta.rows, meta.dim), values)
             .map_err(|e| artifact.mismatch(names::EMBEDDINGS, e.to_string()))?;
         EmbeddingStore::from_normalized_parts(ids, vectors)
             .map_err(|detail| artifact.mismatch(names::IDS, detail))
     }
+}
+
+/// Checks that every `dim`-sized row of `values` (the vector of `ids[row]`) is a finite unit
+/// vector, naming the section and the product otherwise.
+pub(crate) fn check_unit_rows(
+    artifact: &Artifact,
+    section: &str,
+    values: &[f32],
+    dim: usize,
+    ids: &[String],
+) -> Result<()> {
+    for (row, v) in values.chunks_exact(dim.max(1)).enumerate() {
+        let norm_sq: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        if !norm_sq.is_finite() || (norm_sq.sqrt() - 1.0).abs() > NORM_TOLERANCE {
+            return Err(artifact.mismatch(
+                section,
+                format!(
+                    "row {row} (product `{}`) is not a finite unit vector (norm {})",
+                    ids.get(row).map_or("?", String::as_str),
+                    norm_sq.sqrt()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses the `ids` section: exactly `rows` length-prefixed, non-empty, unique UTF-8 ids.

@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use deeprecs_core::{EncodedCatalog, ProductIdx};
-use deeprecs_encoders::{TowerInput, TwoTower};
+use deeprecs_encoders::{CatalogVectors, TwoTower, embed_catalog};
 
 use crate::error::{Error, Result};
 
@@ -20,30 +20,29 @@ pub struct CatalogEmbeddings {
 impl CatalogEmbeddings {
     /// Runs both towers over `encoded` in batches of `batch_size` on `device` (a plain,
     /// non-autodiff device is fastest: pass `model.valid()` and its device).
+    ///
+    /// This is [`deeprecs_encoders::embed_catalog`], the routine the serving index uses too,
+    /// without a progress callback; [`compute_with_progress`](Self::compute_with_progress)
+    /// takes one.
     pub fn compute(
         model: &TwoTower,
         encoded: &EncodedCatalog,
         device: &Device,
         batch_size: usize,
     ) -> Result<Self> {
-        let n = encoded.len();
-        let mut seeds = Vec::new();
-        let mut recs = Vec::new();
-        let mut dim = 0;
-        let all: Vec<ProductIdx> = (0..n as u32).map(ProductIdx).collect();
-        for chunk in all.chunks(batch_size.max(1)) {
-            let input = TowerInput::new(&encoded.batch(chunk)?, device);
-            let s = model.embed_seed(&input)?;
-            dim = s.dims()[1];
-            let r = model.embed_rec(&input)?;
-            let read = |t: burn::tensor::Tensor<2>| {
-                t.into_data()
-                    .try_into_vec::<f32>()
-                    .map_err(|e| Error::Data(format!("cannot read embeddings: {e:?}")))
-            };
-            seeds.extend(read(s)?);
-            recs.extend(read(r)?);
-        }
+        Self::compute_with_progress(model, encoded, device, batch_size, |_, _| {})
+    }
+
+    /// Like [`compute`](Self::compute), calling `progress(done, total)` after each batch.
+    pub fn compute_with_progress(
+        model: &TwoTower,
+        encoded: &EncodedCatalog,
+        device: &Device,
+        batch_size: usize,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Self> {
+        let CatalogVectors { dim, seeds, recs } =
+            embed_catalog(model, encoded, device, batch_size, progress)?;
         Ok(Self { dim, seeds, recs })
     }
 

@@ -1,0 +1,117 @@
+//! The Burn BERT against sentence-transformers: `../shared/fixtures/minilm_reference.json` holds
+//! 50 texts with the reference token ids and all-MiniLM-L6-v2 embeddings.
+//!
+//! The model folder comes from `DEEPRECS_BERT_DIR` (CI downloads it, see `.ci/run`). Without it
+//! the tests print why and pass outside CI, and fail in CI.
+
+mod bert_common;
+
+use std::path::PathBuf;
+
+use bert_common::{device, model_dir};
+use deeprecs_encoders::bert::{BertError, BertModel, BertPooling};
+
+#[derive(serde::Deserialize)]
+struct Fixture {
+    max_seq_length: usize,
+    items: Vec<Item>,
+}
+
+#[derive(serde::Deserialize)]
+struct Item {
+    text: String,
+    input_ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn fixture() -> Fixture {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/minilm_reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn matches_sentence_transformers() {
+    let Some(dir) = model_dir() else { return };
+    let device = device();
+    let model = BertModel::from_dir(&dir, &device).unwrap();
+    let fx = fixture();
+    assert_eq!(fx.items.len(), 50);
+    assert_eq!(model.max_length(), fx.max_seq_length);
+    assert_eq!(model.dim(), 384);
+    assert_eq!(model.pooling_setup().pooling, BertPooling::Mean);
+    assert!(model.pooling_setup().normalize);
+
+    // Token ids, all texts in one batch (padding must not change them).
+    let texts: Vec<&str> = fx.items.iter().map(|i| i.text.as_str()).collect();
+    let tokens = model.tokenize(&texts).unwrap();
+    for (r, item) in fx.items.iter().enumerate() {
+        assert_eq!(
+            tokens.row(r),
+            item.input_ids.as_slice(),
+            "token ids of {:?}",
+            item.text
+        );
+    }
+
+    // Embeddings, in batches of 8 (texts of different lengths share a batch).
+    let vectors = model.embed(&texts, 8).unwrap();
+    let (mut worst_diff, mut worst_cos) = (0.0f32, 1.0f32);
+    for (v, item) in vectors.iter().zip(&fx.items) {
+        assert_eq!(v.len(), item.embedding.len());
+        let diff = v
+            .iter()
+            .zip(&item.embedding)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let dot: f32 = v.iter().zip(&item.embedding).map(|(a, b)| a * b).sum();
+        let na: f32 = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        let nb: f32 = item.embedding.iter().map(|a| a * a).sum::<f32>().sqrt();
+        let cos = dot / (na * nb);
+        assert!(
+            cos >= 0.9999 && diff <= 1e-4,
+            "{:?}: cosine {cos}, max abs diff {diff}",
+            item.text
+        );
+        worst_diff = worst_diff.max(diff);
+        worst_cos = worst_cos.min(cos);
+    }
+    println!(
+        "bert reference on {device:?}: 50 texts, max abs diff {worst_diff:e}, min cosine {worst_cos}"
+    );
+
+    // The same texts one at a time agree with the batched result (padding is inert).
+    let single = model.embed(&texts[..5], 1).unwrap();
+    for (a, b) in single.iter().zip(&vectors) {
+        let d = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(d < 1e-5, "batched and single differ by {d}");
+    }
+    // The network ran once per text and call.
+    assert_eq!(model.texts_encoded(), 55);
+}
+
+#[test]
+fn truncates_at_max_length() {
+    let Some(dir) = model_dir() else { return };
+    let model = BertModel::from_dir(&dir, &device()).unwrap();
+    let long = "word ".repeat(1000);
+    let tokens = model.tokenize(&[long.as_str(), "short"]).unwrap();
+    assert_eq!(tokens.width, 256);
+    assert_eq!(tokens.lengths, [256, 3]);
+    assert_eq!(tokens.mask[256 + 3], 0.0);
+    assert_eq!(tokens.row(1)[0], 101); // [CLS]
+    assert_eq!(tokens.row(1)[2], 102); // [SEP]
+    assert!(matches!(
+        model.embed(&["x"], 0),
+        Err(BertError::Argument {
+            name: "batch_size",
+            ..
+        })
+    ));
+    assert!(model.embed::<&str>(&[], 4).unwrap().is_empty());
+}

@@ -6,6 +6,8 @@
 #![warn(clippy::unwrap_used)]
 
 mod cooc_cmd;
+mod demo_cmd;
+mod learn_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,14 +19,10 @@ use deeprecs_core::{Catalog, EventLog, FeatureSchema, FieldValue, Vocabularies};
 
 const PLANNED: &str = "\
 Planned subcommands (not available yet; each arrives with its crate):
-  train       train the two-tower model (deeprecs-train)
-  tune        hyper-parameter search on validation loss (deeprecs-train)
-  eval        compare DeepRecs with baselines per slice (deeprecs-train)
   embed       BERT sentence embeddings of stdin lines (deeprecs-encoders)
   index       build a serving index (deeprecs-index)
   recommend   recommendations for a product, a cart or a new product (deeprecs-index)
-  export      pictures and TensorBoard projector files
-  demo        the whole pipeline end to end on the synthetic catalog";
+";
 
 /// Content-aware cross-sell recommendation: co-occurrence scores, two-tower models, serving.
 #[derive(Debug, Parser)]
@@ -74,6 +72,21 @@ enum Command {
     },
     /// Count time-window co-occurrences, score the pairs in [0, 1] and write the table.
     Cooc(cooc_cmd::CoocArgs),
+    /// Train a two-tower model on a data set's training period and save it (with metrics,
+    /// a loss picture and, unless --no-eval, the evaluation against the baselines).
+    Train(learn_cmd::TrainArgs),
+    /// Compare saved models with the baselines on the test period, per slice (cold, tail,
+    /// warm, all).
+    Eval(learn_cmd::EvalArgs),
+    /// Hyper-parameter search (random search + successive halving) on validation loss.
+    Tune(learn_cmd::TuneArgs),
+    /// The whole pipeline end to end on the embedded synthetic catalog (or Online Retail):
+    /// co-occurrence, training, index, cold-start and cart recommendations, evaluation,
+    /// pictures.
+    Demo(demo_cmd::DemoArgs),
+    /// Pictures (vector-space map, long tail, loss curves) and TensorBoard Embedding
+    /// Projector files for a serving artifact.
+    Export(demo_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +141,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             long_tail,
         } => inspect(&schema, &catalog, events.as_deref(), long_tail),
         Command::Cooc(args) => cooc_cmd::run(&args, &mut std::io::stdout().lock()),
+        Command::Train(args) => learn_cmd::train(&args),
+        Command::Eval(args) => learn_cmd::eval(&args),
+        Command::Tune(args) => learn_cmd::tune(&args),
+        Command::Demo(args) => demo_cmd::demo(&args),
+        Command::Export(args) => demo_cmd::export(&args),
     }
 }
 

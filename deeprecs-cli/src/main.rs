@@ -6,8 +6,10 @@
 #![warn(clippy::unwrap_used)]
 
 mod cooc_cmd;
+mod demo_cmd;
 mod embed_cmd;
 mod index_cmd;
+mod learn_cmd;
 mod recommend_cmd;
 
 use std::path::PathBuf;
@@ -18,17 +20,13 @@ use clap::{Parser, Subcommand};
 use deeprecs_core::synthetic::{SyntheticConfig, generate};
 use deeprecs_core::{Catalog, EventLog, FeatureSchema, FieldValue, Vocabularies};
 
-const PLANNED: &str = "\
-Planned subcommands (not available yet; each arrives with its crate):
-  train       train the two-tower model (deeprecs-train)
-  tune        hyper-parameter search on validation loss (deeprecs-train)
-  eval        compare DeepRecs with baselines per slice (deeprecs-train)
-  export      pictures and TensorBoard projector files
-  demo        the whole pipeline end to end on the synthetic catalog";
+const AFTER_HELP: &str = "\
+Start here: `deeprecs demo` runs the whole pipeline on a synthetic catalog.
+Guide: docs/src/SUMMARY.md";
 
 /// Content-aware cross-sell recommendation: co-occurrence scores, two-tower models, serving.
 #[derive(Debug, Parser)]
-#[command(name = "deeprecs", version, about, after_help = PLANNED)]
+#[command(name = "deeprecs", version, about, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,6 +78,21 @@ enum Command {
     Recommend(recommend_cmd::RecommendArgs),
     /// BERT sentence embeddings of stdin lines: one JSON array of floats per line on stdout.
     Embed(embed_cmd::EmbedArgs),
+    /// Train a two-tower model on a data set's training period and save it (with metrics,
+    /// a loss picture and, unless --no-eval, the evaluation against the baselines).
+    Train(learn_cmd::TrainArgs),
+    /// Compare saved models with the baselines on the test period, per slice (cold, tail,
+    /// warm, all).
+    Eval(learn_cmd::EvalArgs),
+    /// Hyper-parameter search (random search + successive halving) on validation loss.
+    Tune(learn_cmd::TuneArgs),
+    /// The whole pipeline end to end on the embedded synthetic catalog (or Online Retail):
+    /// co-occurrence, training, index, cold-start and cart recommendations, evaluation,
+    /// pictures.
+    Demo(demo_cmd::DemoArgs),
+    /// Pictures (vector-space map, long tail, loss curves) and TensorBoard Embedding
+    /// Projector files for a serving artifact.
+    Export(demo_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +154,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdin().lock(),
             &mut std::io::stdout().lock(),
         ),
+        Command::Train(args) => learn_cmd::train(&args),
+        Command::Eval(args) => learn_cmd::eval(&args),
+        Command::Tune(args) => learn_cmd::tune(&args),
+        Command::Demo(args) => demo_cmd::demo(&args),
+        Command::Export(args) => demo_cmd::export(&args),
     }
 }
 

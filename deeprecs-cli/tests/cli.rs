@@ -7,11 +7,24 @@ fn deeprecs() -> Command {
 }
 
 #[test]
-fn help_lists_subcommands_and_plans() {
+fn help_lists_every_subcommand() {
     let out = deeprecs().arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["synth", "inspect", "train", "recommend", "demo"] {
+    assert!(!text.contains("Planned"), "{text}");
+    for word in [
+        "synth",
+        "inspect",
+        "cooc",
+        "train",
+        "eval",
+        "tune",
+        "embed",
+        "index",
+        "recommend",
+        "demo",
+        "export",
+    ] {
         assert!(
             text.contains(word),
             "--help does not mention {word}:\n{text}"

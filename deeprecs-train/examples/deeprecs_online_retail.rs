@@ -63,7 +63,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     // training events), the 50 strongest partners of each seed.
     let train_log = split.log(&log, Part::Train);
     let top = CoocConfig {
-        top_k: Some(50),
+        top_k: Some(
+            std::env::var("DR_TOPK")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50),
+        ),
+        min_count: std::env::var("DR_MINC")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
         ..CoocConfig::default()
     }
     .check()?;
@@ -85,13 +94,30 @@ fn main() -> Result<(), Box<dyn Error>> {
     let vocabs = Vocabularies::fit(&catalog, train_products)?;
     let encoded = EncodedCatalog::encode(&catalog, &vocabs)?;
     let tower = TowerConfig::for_schema(&schema)
-        .with_dim(64)
+        .with_dim(
+            std::env::var("DR_DIM")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(64),
+        )
         .with_fusion(FusionConfig::new().with_dense(vec![128, 64]));
-    let bundle = ModelBundle::new(TwoTowerConfig::new(tower), schema.clone(), vocabs)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let shared = env("DR_SHARED").is_some_and(|v| v == "1");
+    let bundle = ModelBundle::new(
+        TwoTowerConfig::new(tower).with_shared(shared),
+        schema.clone(),
+        vocabs,
+    )?;
     let train = TrainConfig {
         epochs,
-        batch_size: 256,
-        sampling: NegativeSampling::InBatch,
+        batch_size: env("DR_BATCH").and_then(|v| v.parse().ok()).unwrap_or(256),
+        learning_rate: env("DR_LR").and_then(|v| v.parse().ok()).unwrap_or(3e-3),
+        sampling: match env("DR_SAMPLING").as_deref() {
+            Some("uniform") => NegativeSampling::Uniform,
+            Some("pop") => NegativeSampling::Popularity { alpha: 0.75 },
+            _ => NegativeSampling::InBatch,
+        },
+        negatives: env("DR_NEG").and_then(|v| v.parse().ok()).unwrap_or(4),
         loss,
         patience: None,
         ..TrainConfig::default()

@@ -27,6 +27,17 @@ pub enum NegativeSampling {
     InBatch,
 }
 
+impl NegativeSampling {
+    /// A short name for reports: `uniform`, `popularity(0.75)`, `in_batch`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Uniform => "uniform".into(),
+            Self::Popularity { alpha } => format!("popularity({alpha})"),
+            Self::InBatch => "in_batch".into(),
+        }
+    }
+}
+
 impl Default for NegativeSampling {
     fn default() -> Self {
         Self::Popularity { alpha: 0.75 }

@@ -47,6 +47,14 @@ pub enum Error {
     /// An error from the evaluation harness.
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
+    /// A picture could not be drawn or written.
+    #[error("{file}: cannot draw the picture: {message}")]
+    Plot {
+        /// The PNG file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{file}: {source}")]
     Io {

@@ -43,16 +43,20 @@ pub mod data;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod experiment;
 pub mod loss;
 pub mod observe;
+pub mod plot;
 pub mod trainer;
+pub mod tune;
 
 pub use data::{NegativeSampling, PairBatch, TrainingPairs};
 pub use embed::CatalogEmbeddings;
 pub use error::{Error, Result};
+pub use experiment::{DataConfig, Experiment, ExperimentSummary};
 pub use loss::Loss;
 pub use observe::{JsonLinesLog, ProgressBarObserver};
 pub use trainer::{
     EarlyStopping, EpochRecord, OptimizerKind, Schedule, TrainConfig, TrainData, TrainObserver,
-    TrainOutcome, TrainParams,
+    TrainOutcome, TrainParams, VALID_BATCH, VALID_MAX_PAIRS, VALID_NEGATIVES,
 };

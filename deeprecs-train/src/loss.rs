@@ -57,6 +57,17 @@ impl Default for Loss {
 }
 
 impl Loss {
+    /// A short name for reports, e.g. `epsilon_hinge(0.1)`, `margin_ranking(0.1+0.2s)`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::EpsilonHinge { epsilon } => format!("epsilon_hinge({epsilon})"),
+            Self::MarginRanking {
+                margin,
+                margin_per_score,
+            } => format!("margin_ranking({margin}+{margin_per_score}s)"),
+        }
+    }
+
     /// Checks the parameters.
     pub fn check(&self) -> Result<()> {
         match *self {

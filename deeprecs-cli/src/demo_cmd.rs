@@ -67,7 +67,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("resolving {}", out.display()))?;
 
     section("1. data");
-    let (schema, catalog, log, config) = match args.data {
+    let (schema, catalog, log, config, truth) = match args.data {
         DemoData::Synthetic => {
             let synth = SyntheticConfig {
                 products: if args.small { 600 } else { 2_000 },
@@ -95,9 +95,20 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
                     valid_until: Cutoff::At((from + 10 * 86_400).to_string()),
                     ..SplitConfig::default()
                 },
+                // Ten days of test data on a small catalog: two customers make a positive.
+                eval: deeprecs_train::eval::EvalConfig {
+                    min_support: 2.0,
+                    ..deeprecs_train::eval::EvalConfig::default()
+                },
                 ..DataConfig::default()
             };
-            (data.schema, data.catalog, data.events, config)
+            (
+                data.schema,
+                data.catalog,
+                data.events,
+                config,
+                Some(data.truth),
+            )
         }
         DemoData::OnlineRetail => {
             let dir = args
@@ -131,7 +142,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
                 },
                 ..DataConfig::default()
             };
-            (schema, catalog, log, config)
+            (schema, catalog, log, config, None)
         }
     };
     let events_per_product = log.events_per_product(catalog.len());
@@ -176,7 +187,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         ..TrainConfig::default()
     };
     let model_dir = out.join("model");
-    let trained = train_and_save(&exp, &model_config, train, &model_dir, false)?;
+    let trained = train_and_save(&exp, None, &model_config, train, &model_dir, false)?;
 
     section("4. serving index");
     let bar = ProgressBar::new(catalog.len() as u64).with_style(
@@ -214,12 +225,25 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             .then(a.seed.cmp(&b.seed))
     });
     let query = QueryOptions::top(5).with_explanations(true);
+    let legend = if truth.is_some() {
+        "✓ = of a complement type of the seed (the generator's ground truth)"
+    } else {
+        "✓ = bought with the seed by at least the minimum support of customers in the test period"
+    };
     for case in cold.iter().take(3) {
         let id = catalog.id(case.seed);
-        let truth: BTreeSet<&str> = case.positives.iter().map(|&p| catalog.id(p)).collect();
+        let good: BTreeSet<&str> = match &truth {
+            Some(t) => (0..catalog.len() as u32)
+                .map(ProductIdx)
+                .filter(|&p| t.is_complement(case.seed, p))
+                .map(|p| catalog.id(p))
+                .collect(),
+            None => case.positives.iter().map(|&p| catalog.id(p)).collect(),
+        };
         println!("\n{}  [{id}]", catalog.label(case.seed));
-        print_recs(&index.recommend_for_product(id, &query)?, &truth);
+        print_recs(&index.recommend_for_product(id, &query)?, &good);
     }
+    println!("\n  {legend}");
     if let Some(case) = set.cases().iter().find(|c| c.slice == Slice::Warm) {
         let partner = case
             .positives
@@ -323,8 +347,8 @@ fn print_recs(recs: &[CrossSellRecommendation], truth: &BTreeSet<&str>) {
 }
 
 /// The group of each product for colouring the map: the value of `field` when given, else
-/// of the first categorical or multi-categorical field (its first value), else the first word
-/// of the first text field.
+/// the first value of the first multi-categorical field, else of the first categorical field,
+/// else the first word of the first text field.
 fn groups_of(
     schema: &FeatureSchema,
     values: &[&[FieldValue]],
@@ -347,11 +371,11 @@ fn groups_of(
             })?,
         None => fields
             .iter()
-            .position(|f| {
-                matches!(
-                    f.kind.name(),
-                    FieldKindName::Categorical | FieldKindName::MultiCategorical
-                )
+            .position(|f| f.kind.name() == FieldKindName::MultiCategorical)
+            .or_else(|| {
+                fields
+                    .iter()
+                    .position(|f| f.kind.name() == FieldKindName::Categorical)
             })
             .or_else(|| {
                 fields
@@ -442,8 +466,8 @@ pub struct ExportArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
-    /// Colour the map by this schema field (default: the first categorical field, else the
-    /// first word of the first text field).
+    /// Colour the map by this schema field (default: the first multi-categorical field, else
+    /// the first categorical one, else the first word of the first text field).
     #[arg(long)]
     color_by: Option<String>,
     /// An event log (with --schema and --catalog) for the long-tail picture.

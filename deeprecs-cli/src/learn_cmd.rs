@@ -51,6 +51,11 @@ pub struct DataArgs {
     /// Minimum number of customers for a test pair to count as a positive.
     #[arg(long)]
     pub min_support: Option<f32>,
+    /// A Hugging Face BERT model folder (config.json, model.safetensors, tokenizer.json):
+    /// adds the frozen pre-trained BERT cosine baseline on the first text field (default:
+    /// $DEEPRECS_BERT_DIR when set).
+    #[arg(long)]
+    pub bert_dir: Option<PathBuf>,
 }
 
 fn cutoff(text: &str) -> Cutoff {
@@ -86,6 +91,13 @@ impl DataArgs {
             c.eval.min_support = m;
         }
         Ok(c)
+    }
+
+    /// The BERT model folder for the frozen-BERT baseline, if any.
+    pub fn bert_dir(&self) -> Option<PathBuf> {
+        self.bert_dir
+            .clone()
+            .or_else(|| std::env::var_os("DEEPRECS_BERT_DIR").map(PathBuf::from))
     }
 
     /// Reads the files and prepares the experiment, printing what was read to stderr.
@@ -179,7 +191,15 @@ pub struct TrainArgs {
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let exp = args.data.prepare()?;
     let (model, train) = args.model.configs(&exp)?;
-    let trained = train_and_save(&exp, &model, train, &args.out, !args.no_eval)?;
+    let bert = args.data.bert_dir();
+    let trained = train_and_save(
+        &exp,
+        bert.as_deref(),
+        &model,
+        train,
+        &args.out,
+        !args.no_eval,
+    )?;
     if !trained.results.is_empty() {
         println!("{}", comparison_markdown(&trained.results));
     }
@@ -200,6 +220,7 @@ pub struct Trained {
 /// `evaluate`) evaluates it next to the baselines, writing `eval.md` and `eval.json`.
 pub fn train_and_save(
     exp: &Experiment,
+    bert_dir: Option<&Path>,
     model: &TwoTowerConfig,
     train: TrainConfig,
     out: &Path,
@@ -234,7 +255,7 @@ pub fn train_and_save(
     let mut results = Vec::new();
     if evaluate {
         results.push(exp.evaluate_model("deeprecs", &outcome.model)?);
-        results.extend(exp.baselines()?);
+        results.extend(baselines(exp, bert_dir)?);
         write_reports(out, &results)?;
     }
     Ok(Trained {
@@ -242,6 +263,21 @@ pub fn train_and_save(
         model: outcome.model,
         results,
     })
+}
+
+/// The baselines, with frozen-BERT cosine first when a model folder is given and the schema
+/// has a text field.
+pub fn baselines(exp: &Experiment, bert_dir: Option<&Path>) -> anyhow::Result<Vec<EvalResult>> {
+    let mut out = Vec::new();
+    if let (Some(dir), Some(field)) = (bert_dir, exp.first_text_field()) {
+        eprintln!(
+            "embedding {field:?} with frozen BERT from {}",
+            dir.display()
+        );
+        out.push(exp.frozen_bert_baseline(dir, field, None)?);
+    }
+    out.extend(exp.baselines()?);
+    Ok(out)
 }
 
 /// Writes `eval.md` and `eval.json` into `out`.
@@ -293,7 +329,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             .map_or_else(|| "deeprecs".into(), |n| n.to_string_lossy().into_owned());
         results.push(exp.evaluate_with_vocabularies(&name, &model, &bundle.vocabularies)?);
     }
-    results.extend(exp.baselines()?);
+    results.extend(baselines(&exp, args.data.bert_dir().as_deref())?);
     if args.json {
         println!("{}", comparison_json(&results)?);
     } else {

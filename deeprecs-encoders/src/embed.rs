@@ -30,7 +30,7 @@ use burn::tensor::{Device, Tensor};
 use deeprecs_core::{EncodedCatalog, ProductIdx};
 
 use crate::error::{Error, Result};
-use crate::input::TowerInput;
+use crate::input::{FieldVectors, TowerInput};
 use crate::two_tower::TwoTower;
 
 /// Every product's seed and rec vectors, row-major `[products, dim]`, L2-normalised (the
@@ -88,6 +88,27 @@ pub fn embed_catalog(
     encoded: &EncodedCatalog,
     device: &Device,
     batch_size: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<CatalogVectors> {
+    embed_catalog_with(
+        model,
+        encoded,
+        &FieldVectors::new(),
+        device,
+        batch_size,
+        progress,
+    )
+}
+
+/// [`embed_catalog`] for a model with fields that read precomputed vectors: each batch's
+/// inputs of the fields in `vectors` are replaced by the products' vectors
+/// ([`FieldVectors::apply`]).
+pub fn embed_catalog_with(
+    model: &TwoTower,
+    encoded: &EncodedCatalog,
+    vectors: &FieldVectors,
+    device: &Device,
+    batch_size: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<CatalogVectors> {
     let total = encoded.len();
@@ -102,7 +123,11 @@ pub fn embed_catalog(
             .map(|i| u32::try_from(i).map(ProductIdx))
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| Error::Input(format!("product {end} is beyond u32 indices")))?;
-        let input = TowerInput::new(&encoded.batch(&chunk)?, device);
+        let input = vectors.apply(
+            TowerInput::new(&encoded.batch(&chunk)?, device),
+            &chunk,
+            device,
+        )?;
         let s = model.embed_seed(&input)?;
         dim = s.dims()[1];
         let r = model.embed_rec(&input)?;

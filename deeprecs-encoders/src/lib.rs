@@ -15,6 +15,7 @@
 //! | multi-valued | `multi_hot` (mean, sum or learned pooling) | [`MultiHotEmbedding`] |
 //! | text | `attention_text` (word embeddings + Luong attention) | [`AttentionTextEncoder`] |
 //! | text | `bert` (pre-trained BERT, frozen or last layers fine-tuned, + dense layers) | [`bert::BertTextEncoder`] |
+//! | any | `vectors` (dense layers over the caller's own per-product vectors, [`FieldVectors`]) | [`bert::BertTextEncoder`] |
 //!
 //! ```
 //! use burn::tensor::Device;
@@ -65,10 +66,10 @@ pub mod two_tower;
 
 pub use attention_text::{AttentionTextEncoder, AttentionTextEncoderConfig, LuongScore};
 pub use categorical::{CategoricalEmbedding, CategoricalEmbeddingConfig};
-pub use embed::{CatalogVectors, embed_catalog};
+pub use embed::{CatalogVectors, embed_catalog, embed_catalog_with};
 pub use error::{Error, Result};
 pub use fusion::{Activation, Fusion, FusionConfig, FusionKind, FusionParts};
-pub use input::{FieldInput, TowerInput};
+pub use input::{FieldInput, FieldVectors, ProductVectors, TowerInput};
 pub use multi_hot::{BagPooling, MultiHotEmbedding, MultiHotEmbeddingConfig};
 pub use persist::{MODEL_FORMAT_VERSION, ModelBundle, weights_to_bytes};
 pub use tower::{

@@ -16,8 +16,8 @@ use crate::input::{FieldInput, TowerInput};
 use crate::multi_hot::{BagPooling, MultiHotEmbedding, MultiHotEmbeddingConfig};
 
 /// The encoder of one field, as written in a tower config: one serde-tagged enum over the
-/// encoder kinds (`"type": "categorical" | "multi_hot" | "attention_text" | "bert"`), so that a
-/// whole tower round-trips through JSON.
+/// encoder kinds (`"type": "categorical" | "multi_hot" | "attention_text" | "bert" |
+/// "vectors"`), so that a whole tower round-trips through JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EncoderConfig {
@@ -64,6 +64,18 @@ pub enum EncoderConfig {
         #[serde(default, skip_serializing_if = "is_zero")]
         fine_tune_layers: usize,
     },
+    /// Dense layers over per-product vectors that the caller computes outside the model (a
+    /// feature extractor of their own: hashed character n-grams, image features, price
+    /// bands …), for a field of any kind. The field's input must be replaced by the vectors
+    /// ([`FieldVectors`](crate::FieldVectors), given to the trainer and to catalog
+    /// embedding). The module is the one frozen BERT uses ([`BertTextEncoder`]).
+    Vectors {
+        /// Width of the supplied vectors.
+        input_dim: usize,
+        /// Hidden dense layer widths before the output layer (empty: one linear layer).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hidden: Vec<usize>,
+    },
 }
 
 fn default_bert_dim() -> usize {
@@ -82,15 +94,18 @@ impl EncoderConfig {
             Self::MultiHot { .. } => "multi_hot",
             Self::AttentionText { .. } => "attention_text",
             Self::Bert { .. } => "bert",
+            Self::Vectors { .. } => "vectors",
         }
     }
 
-    /// The field kind this encoder reads.
-    pub fn field_kind(&self) -> FieldKindName {
+    /// The field kind this encoder reads; `None` for [`EncoderConfig::Vectors`], which
+    /// reads the caller's vectors in place of a field of any kind.
+    pub fn field_kind(&self) -> Option<FieldKindName> {
         match self {
-            Self::Categorical { .. } => FieldKindName::Categorical,
-            Self::MultiHot { .. } => FieldKindName::MultiCategorical,
-            Self::AttentionText { .. } | Self::Bert { .. } => FieldKindName::Text,
+            Self::Categorical { .. } => Some(FieldKindName::Categorical),
+            Self::MultiHot { .. } => Some(FieldKindName::MultiCategorical),
+            Self::AttentionText { .. } | Self::Bert { .. } => Some(FieldKindName::Text),
+            Self::Vectors { .. } => None,
         }
     }
 
@@ -185,15 +200,28 @@ impl TowerConfig {
                 });
             }
             let kind = schema.fields()[slot].kind.name();
-            if kind != fc.encoder.field_kind() {
+            if let Some(reads) = fc.encoder.field_kind()
+                && kind != reads
+            {
                 return Err(Error::Schema {
                     field: fc.field.clone(),
                     message: format!(
-                        "encoder `{}` reads {} fields, but the schema declares this field {kind}",
+                        "encoder `{}` reads {reads} fields, but the schema declares this field \
+                         {kind}",
                         fc.encoder.name(),
-                        fc.encoder.field_kind()
                     ),
                 });
+            }
+            if let EncoderConfig::Vectors { input_dim, hidden } = &fc.encoder {
+                BertTextEncoderConfig::new(*input_dim, self.dim)
+                    .with_hidden(hidden.clone())
+                    .check()
+                    .map_err(|e| match e {
+                        Error::Config { message, .. } => {
+                            config_error(format!("fields.{}", fc.field), message)
+                        }
+                        other => other,
+                    })?;
             }
             if let EncoderConfig::AttentionText {
                 max_positions: Some(0),
@@ -297,6 +325,11 @@ impl TowerConfig {
                             _ => config.init(device)?,
                         })
                     }
+                    EncoderConfig::Vectors { input_dim, hidden } => FieldEncoder::Vectors(
+                        BertTextEncoderConfig::new(*input_dim, self.dim)
+                            .with_hidden(hidden.clone())
+                            .init(device)?,
+                    ),
                 })
             })
             .collect::<Result<_>>()?;
@@ -321,6 +354,8 @@ pub enum FieldEncoder {
     AttentionText(AttentionTextEncoder),
     /// See [`BertTextEncoder`].
     Bert(BertTextEncoder),
+    /// Dense layers over caller-supplied vectors ([`EncoderConfig::Vectors`]).
+    Vectors(BertTextEncoder),
 }
 
 impl FieldEncoder {
@@ -335,6 +370,12 @@ impl FieldEncoder {
                 Ok(e.forward(ids.clone(), mask.clone()))
             }
             (Self::Bert(e), FieldInput::Vectors(v)) if e.is_frozen() => e.forward(v.clone()),
+            (Self::Vectors(e), FieldInput::Vectors(v)) => e.forward(v.clone()),
+            (Self::Vectors(_), input) => Err(Error::Input(format!(
+                "vectors encoder got {}: supply the field's per-product vectors (FieldVectors, \
+                 given to the trainer and to catalog embedding)",
+                input.kind_name()
+            ))),
             (Self::Bert(e), FieldInput::Padded { ids, mask }) if !e.is_frozen() => {
                 e.forward_tokens(ids.clone(), mask.clone())
             }
@@ -363,7 +404,7 @@ impl FieldEncoder {
             Self::Categorical(e) => e.vocab_size(),
             Self::MultiHot(e) => e.vocab_size(),
             Self::AttentionText(e) => e.vocab_size(),
-            Self::Bert(_) => usize::MAX,
+            Self::Bert(_) | Self::Vectors(_) => usize::MAX,
         }
     }
 
@@ -374,6 +415,7 @@ impl FieldEncoder {
             Self::MultiHot(_) => "multi_hot",
             Self::AttentionText(_) => "attention_text",
             Self::Bert(_) => "bert",
+            Self::Vectors(_) => "vectors",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use deeprecs_core::{EncodedCatalog, ProductIdx};
-use deeprecs_encoders::{CatalogVectors, TwoTower, embed_catalog};
+use deeprecs_encoders::{CatalogVectors, FieldVectors, TwoTower, embed_catalog_with};
 
 use crate::error::{Error, Result};
 
@@ -41,8 +41,29 @@ impl CatalogEmbeddings {
         batch_size: usize,
         progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
+        Self::compute_with_vectors(
+            model,
+            encoded,
+            &FieldVectors::new(),
+            device,
+            batch_size,
+            progress,
+        )
+    }
+
+    /// Like [`compute_with_progress`](Self::compute_with_progress) for a model with fields
+    /// that read precomputed per-product vectors (see
+    /// [`TrainParams::fit_with_vectors`](crate::TrainParams::fit_with_vectors)).
+    pub fn compute_with_vectors(
+        model: &TwoTower,
+        encoded: &EncodedCatalog,
+        vectors: &FieldVectors,
+        device: &Device,
+        batch_size: usize,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Self> {
         let CatalogVectors { dim, seeds, recs } =
-            embed_catalog(model, encoded, device, batch_size, progress)?;
+            embed_catalog_with(model, encoded, vectors, device, batch_size, progress)?;
         Ok(Self { dim, seeds, recs })
     }
 

@@ -332,6 +332,44 @@ impl Experiment {
         Ok(evaluate(&recommender, &self.eval_set)?)
     }
 
+    /// The frozen pre-trained BERT baseline: cosine of the sentence embeddings of text field
+    /// `field` (no training), from the Hugging Face model folder `bert_dir`, named
+    /// `frozen-bert`. Embeddings are cached in `cache_dir` (keyed by model and text) when
+    /// given.
+    pub fn frozen_bert_baseline(
+        &self,
+        bert_dir: &Path,
+        field: &str,
+        cache_dir: Option<&Path>,
+    ) -> Result<EvalResult> {
+        use deeprecs_encoders::bert::{BertModel, ProductTextVectors, TextEmbeddingCache};
+        let device = Device::flex();
+        let bert =
+            BertModel::from_dir(bert_dir, &device).map_err(deeprecs_encoders::Error::from)?;
+        let mut cache = match cache_dir {
+            Some(dir) => {
+                TextEmbeddingCache::open(dir, &bert).map_err(deeprecs_encoders::Error::from)?
+            }
+            None => TextEmbeddingCache::in_memory(&bert),
+        };
+        let vectors = ProductTextVectors::compute(&self.catalog, field, &bert, &mut cache, 64)?;
+        let recommender = crate::eval::EmbeddingRecommender::symmetric(
+            "frozen-bert",
+            vectors.dim(),
+            vectors.values().to_vec(),
+        )?;
+        Ok(evaluate(&recommender, &self.eval_set)?)
+    }
+
+    /// The first text field of the schema, if any (the field the text baselines read).
+    pub fn first_text_field(&self) -> Option<&str> {
+        self.schema
+            .fields()
+            .iter()
+            .find(|f| f.kind.name() == deeprecs_core::FieldKindName::Text)
+            .map(|f| f.name.as_str())
+    }
+
     /// The baselines on the same test set: item-item co-occurrence (training period, the
     /// same counting options), TF-IDF cosine of product text, popularity, random.
     pub fn baselines(&self) -> Result<Vec<EvalResult>> {

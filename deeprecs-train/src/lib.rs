@@ -4,7 +4,9 @@
 //! models: training examples from co-occurrence scores with sampled negatives
 //! ([`TrainingPairs`]), hinge losses ([`Loss`]), a training loop on any Burn autodiff device
 //! ([`TrainConfig`] → [`TrainParams::fit`]) with early stopping, best-weights keeping and
-//! checkpoints, and offline evaluation against baselines ([`eval`]).
+//! checkpoints, offline evaluation against baselines ([`eval`]), one data-preparation
+//! pipeline shared by the CLI and the examples ([`Experiment`]), hyper-parameter search with
+//! successive halving ([`tune`]) and PNG pictures ([`plot`]).
 //!
 //! ```
 //! use burn::tensor::Device;

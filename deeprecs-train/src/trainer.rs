@@ -14,7 +14,7 @@ use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use deeprecs_cooc::PairScores;
 use deeprecs_core::rng::SeededRng;
 use deeprecs_core::{EncodedBatch, EncodedCatalog};
-use deeprecs_encoders::{ModelBundle, TowerInput, TwoTower, weights_to_bytes};
+use deeprecs_encoders::{FieldVectors, ModelBundle, TowerInput, TwoTower, weights_to_bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{NegativeSampling, PairBatch, TrainingPairs, check_sampling};
@@ -346,6 +346,21 @@ struct Prepared {
     recs: EncodedBatch,
 }
 
+impl Prepared {
+    /// The seed and rec inputs on `device`, with `vectors` in place of their fields' ids.
+    fn inputs(&self, vectors: &FieldVectors, device: &Device) -> Result<(TowerInput, TowerInput)> {
+        let seeds = TowerInput::new(&self.seeds, device);
+        let recs = TowerInput::new(&self.recs, device);
+        if vectors.is_empty() {
+            return Ok((seeds, recs));
+        }
+        Ok((
+            vectors.apply(seeds, &self.batch.seeds, device)?,
+            vectors.apply(recs, &self.batch.recs, device)?,
+        ))
+    }
+}
+
 fn prepare(
     pairs: &TrainingPairs,
     data: &TrainData<'_>,
@@ -407,6 +422,32 @@ impl TrainParams {
         checkpoint_dir: Option<&Path>,
         observer: &mut dyn TrainObserver,
     ) -> Result<TrainOutcome> {
+        self.fit_with_vectors(
+            bundle,
+            data,
+            &FieldVectors::new(),
+            device,
+            checkpoint_dir,
+            observer,
+        )
+    }
+
+    /// [`fit`](Self::fit) for a model with fields that read precomputed per-product vectors
+    /// ([`EncoderConfig::Vectors`](deeprecs_encoders::EncoderConfig::Vectors) for a
+    /// feature extractor of the caller's own, frozen
+    /// [`EncoderConfig::Bert`](deeprecs_encoders::EncoderConfig::Bert)): in every training
+    /// and validation batch, those fields' inputs are replaced by the products' rows of
+    /// `vectors` ([`FieldVectors::apply`]). The vectors are inputs, not weights: they stay
+    /// fixed while the encoder's dense layers train.
+    pub fn fit_with_vectors(
+        &self,
+        bundle: &ModelBundle,
+        data: TrainData<'_>,
+        vectors: &FieldVectors,
+        device: &Device,
+        checkpoint_dir: Option<&Path>,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<TrainOutcome> {
         device.seed(self.config.seed);
         let model = bundle.init(device)?;
         let state = CheckpointState {
@@ -424,6 +465,7 @@ impl TrainParams {
         self.run(
             bundle,
             data,
+            vectors,
             device,
             model,
             self.optimizer(),
@@ -441,6 +483,27 @@ impl TrainParams {
         &self,
         bundle: &ModelBundle,
         data: TrainData<'_>,
+        device: &Device,
+        checkpoint_dir: &Path,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<TrainOutcome> {
+        self.resume_with_vectors(
+            bundle,
+            data,
+            &FieldVectors::new(),
+            device,
+            checkpoint_dir,
+            observer,
+        )
+    }
+
+    /// [`resume`](Self::resume) for a run started with
+    /// [`fit_with_vectors`](Self::fit_with_vectors) (pass the same vectors).
+    pub fn resume_with_vectors(
+        &self,
+        bundle: &ModelBundle,
+        data: TrainData<'_>,
+        vectors: &FieldVectors,
         device: &Device,
         checkpoint_dir: &Path,
         observer: &mut dyn TrainObserver,
@@ -479,6 +542,7 @@ impl TrainParams {
         self.run(
             bundle,
             data,
+            vectors,
             device,
             model,
             optimizer,
@@ -494,6 +558,7 @@ impl TrainParams {
         &self,
         bundle: &ModelBundle,
         data: TrainData<'_>,
+        vectors: &FieldVectors,
         device: &Device,
         mut model: TwoTower,
         mut optim: ModuleOptimizer,
@@ -534,6 +599,9 @@ impl TrainParams {
             // Batches are prepared on a CPU thread, two ahead, while the device computes.
             let (tx, rx) = sync_channel::<Result<Prepared>>(2);
             let trained: Result<TwoTower> = std::thread::scope(|scope| {
+                // Owned here, so that an error below drops the receiver and the producer's
+                // next send fails instead of blocking the scope's join forever.
+                let rx = rx;
                 let mut model = model;
                 let pairs = &pairs;
                 let order = &order;
@@ -551,7 +619,7 @@ impl TrainParams {
                 });
                 for (step, prepared) in rx.iter().enumerate() {
                     let p = prepared?;
-                    let loss = self.batch_loss(&model, &p, device)?;
+                    let loss = self.batch_loss(&model, &p, vectors, device)?;
                     let value: f32 = loss.clone().into_scalar();
                     if !value.is_finite() {
                         return Err(Error::Diverged {
@@ -577,7 +645,7 @@ impl TrainParams {
             model = trained?;
             let seconds = start.elapsed().as_secs_f64();
             let valid_loss = match &valid_batches {
-                Some(batches) => Some(self.validation_loss(&model, batches, device)?),
+                Some(batches) => Some(self.validation_loss(&model, batches, vectors, device)?),
                 None => None,
             };
             let record = EpochRecord {
@@ -653,9 +721,14 @@ impl TrainParams {
     }
 
     /// The loss of one prepared batch (the graph is kept for backward).
-    fn batch_loss(&self, model: &TwoTower, p: &Prepared, device: &Device) -> Result<Tensor<1>> {
-        let seeds = TowerInput::new(&p.seeds, device);
-        let recs = TowerInput::new(&p.recs, device);
+    fn batch_loss(
+        &self,
+        model: &TwoTower,
+        p: &Prepared,
+        vectors: &FieldVectors,
+        device: &Device,
+    ) -> Result<Tensor<1>> {
+        let (seeds, recs) = p.inputs(vectors, device)?;
         let (cos, target) = pair_cosines(model, &seeds, &recs, &p.batch, device)?;
         Ok(self.config.loss.forward(cos, target))
     }
@@ -690,14 +763,14 @@ impl TrainParams {
         &self,
         model: &TwoTower,
         batches: &[Prepared],
+        vectors: &FieldVectors,
         device: &Device,
     ) -> Result<f32> {
         let inner = device.clone().without_autodiff();
         let model = model.valid();
         let mut sum = 0.0f64;
         for p in batches {
-            let seeds = TowerInput::new(&p.seeds, &inner);
-            let recs = TowerInput::new(&p.recs, &inner);
+            let (seeds, recs) = p.inputs(vectors, &inner)?;
             let (cos, target) = pair_cosines(&model, &seeds, &recs, &p.batch, &inner)?;
             let loss = self.config.valid_loss.as_ref().unwrap_or(&self.config.loss);
             let v: f32 = loss.forward(cos, target).into_scalar();

@@ -219,7 +219,7 @@ impl SearchConfig {
         if let Some(e) = s
             .text_encoders
             .iter()
-            .find(|e| e.field_kind() != deeprecs_core::FieldKindName::Text)
+            .find(|e| e.field_kind() != Some(deeprecs_core::FieldKindName::Text))
         {
             return Err(config(
                 "space.text_encoders",
@@ -455,7 +455,7 @@ impl SearchParams {
                 .exp();
                 let mut tower = TowerConfig::for_schema(exp.schema()).with_dim(dim);
                 for f in &mut tower.fields {
-                    if f.encoder.field_kind() == deeprecs_core::FieldKindName::Text {
+                    if f.encoder.field_kind() == Some(deeprecs_core::FieldKindName::Text) {
                         f.encoder = text.clone();
                     }
                 }

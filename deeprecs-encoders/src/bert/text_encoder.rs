@@ -54,7 +54,7 @@ use deeprecs_core::{Catalog, FieldKindName, ProductIdx};
 
 use super::{BertModel, BertNetwork, TextEmbedder, TextEmbeddingCache};
 use crate::error::{Error, Result, config_error};
-use crate::input::FieldInput;
+use crate::input::{FieldInput, ProductVectors};
 
 /// Configuration of a [`BertTextEncoder`].
 #[derive(Config, Debug)]
@@ -155,7 +155,7 @@ impl BertTextEncoder {
         let [_, width] = vectors.dims();
         if width != self.input_dim {
             return Err(Error::Input(format!(
-                "text vectors are {width} wide, the bert encoder expects {}",
+                "input vectors are {width} wide, the encoder expects {}",
                 self.input_dim
             )));
         }
@@ -290,14 +290,11 @@ fn text_slot(catalog: &Catalog, field: &str) -> Result<usize> {
 }
 
 /// Frozen BERT vectors of one text field for every product of a catalog (`[products, dim]`),
-/// the input of a [`BertTextEncoder`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductTextVectors {
-    dim: usize,
-    values: Vec<f32>,
-}
+/// the input of a [`BertTextEncoder`]: per-product vectors
+/// ([`ProductVectors`]) computed by a [`TextEmbedder`].
+pub type ProductTextVectors = ProductVectors;
 
-impl ProductTextVectors {
+impl ProductVectors {
     /// Embeds text field `field` of every product of `catalog` (a missing text embeds as the
     /// empty text) through `cache`, running `model` only on texts the cache lacks.
     pub fn compute(
@@ -317,61 +314,5 @@ impl ProductTextVectors {
             dim: TextEmbedder::dim(model),
             values: vectors.into_iter().flatten().collect(),
         })
-    }
-
-    /// Wraps precomputed vectors (`values.len()` must be a multiple of `dim`).
-    pub fn from_values(dim: usize, values: Vec<f32>) -> Result<Self> {
-        if dim == 0 || !values.len().is_multiple_of(dim) {
-            return Err(Error::Input(format!(
-                "{} values are not rows of width {dim}",
-                values.len()
-            )));
-        }
-        Ok(Self { dim, values })
-    }
-
-    /// Number of products.
-    pub fn len(&self) -> usize {
-        self.values.len() / self.dim
-    }
-
-    /// True when there is no product.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// Vector width.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// The vector of product `p`, if it exists.
-    pub fn get(&self, p: ProductIdx) -> Option<&[f32]> {
-        let start = p.index().checked_mul(self.dim)?;
-        self.values.get(start..start + self.dim)
-    }
-
-    /// All vectors, row-major.
-    pub fn values(&self) -> &[f32] {
-        &self.values
-    }
-
-    /// The vectors of a batch of products as a [`FieldInput::Vectors`] on `device`.
-    pub fn gather(&self, products: &[ProductIdx], device: &Device) -> Result<FieldInput> {
-        let mut data = Vec::with_capacity(products.len() * self.dim);
-        for &p in products {
-            let row = self.get(p).ok_or_else(|| {
-                Error::Input(format!(
-                    "product #{} has no text vector ({} products were embedded)",
-                    p.0,
-                    self.len()
-                ))
-            })?;
-            data.extend_from_slice(row);
-        }
-        Ok(FieldInput::Vectors(Tensor::from_data(
-            TensorData::new(data, [products.len(), self.dim]),
-            device,
-        )))
     }
 }

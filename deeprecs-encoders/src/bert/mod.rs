@@ -30,6 +30,7 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+mod gelu;
 pub mod model;
 pub mod text_encoder;
 
@@ -40,6 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use burn::module::Module;
 use burn::store::{ApplyError, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use rayon::prelude::*;
 use tokenizers::{PaddingStrategy, Tokenizer, TruncationParams};
 
 pub use cache::TextEmbeddingCache;
@@ -369,22 +371,49 @@ impl BertModel {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].as_ref().len());
         let dim = self.dim();
-        for chunk in order.chunks(batch_size) {
-            let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i].as_ref()).collect();
+        let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+        let run = |chunk: &[usize]| -> BertResult<Vec<f32>> {
+            let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
             let tokens = self.tokenize(&chunk_texts)?;
-            let values = self
-                .forward(&tokens)
+            self.forward(&tokens)
                 .into_data()
                 .try_into_vec::<f32>()
                 .map_err(|e| BertError::Argument {
                     name: "device",
                     message: format!("cannot read embeddings back from the device: {e:?}"),
-                })?;
-            for (row, &i) in values.chunks(dim).zip(chunk) {
+                })
+        };
+        let chunks: Vec<&[usize]> = order.chunks(batch_size).collect();
+        // On the CPU, batches are independent work for rayon's threads (one batch's small
+        // matrices and element-wise ops leave a second core idle); a GPU gets them in turn.
+        let results: Vec<BertResult<Vec<f32>>> = if self.parallel_batches() {
+            chunks.par_iter().map(|chunk| run(chunk)).collect()
+        } else {
+            chunks.iter().map(|chunk| run(chunk)).collect()
+        };
+        for (values, chunk) in results.into_iter().zip(chunks) {
+            for (row, &i) in values?.chunks(dim).zip(chunk) {
                 out[i] = row.to_vec();
             }
         }
         Ok(out)
+    }
+
+    /// Whether [`embed`](Self::embed) runs batches on several threads: on a CPU device, when
+    /// rayon has more than one thread (`RAYON_NUM_THREADS`).
+    fn parallel_batches(&self) -> bool {
+        let cpu = {
+            #[cfg(feature = "flex")]
+            let flex = self.device == Device::flex();
+            #[cfg(not(feature = "flex"))]
+            let flex = false;
+            #[cfg(feature = "ndarray")]
+            let ndarray = self.device == Device::ndarray();
+            #[cfg(not(feature = "ndarray"))]
+            let ndarray = false;
+            flex || ndarray
+        };
+        cpu && rayon::current_num_threads() > 1
     }
 
     /// The width of the text vectors (`hidden_size`).

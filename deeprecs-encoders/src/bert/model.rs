@@ -5,7 +5,7 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor};
 
 use super::config::{BertConfig, BertPooling};
@@ -242,7 +242,7 @@ impl BertLayer {
             .swap_dims(1, 2)
             .reshape([batch, seq, hidden]);
         let attended = self.attention.output.forward(context, x);
-        let inner = gelu(self.intermediate.dense.forward(attended.clone()));
+        let inner = super::gelu::gelu(self.intermediate.dense.forward(attended.clone()));
         self.output.forward(inner, attended)
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use burn::tensor::Device;
-use clap::Args;
-use deeprecs_encoders::bert::BertModel;
+use clap::{Args, ValueEnum};
+use deeprecs_encoders::bert::{BertModel, TextEmbedder};
 
 /// Lines read before embedding them (then written in input order).
 const CHUNK: usize = 4096;
@@ -23,12 +23,44 @@ pub struct EmbedArgs {
     #[arg(long, default_value_t = 32,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch: usize,
+    /// Which implementation runs the model: the Burn-native BERT (CPU, flex backend) or
+    /// rust-bert on libtorch (only in a binary built with the `rust-bert` feature).
+    #[arg(long, value_enum, default_value_t = Engine::Burn)]
+    pub engine: Engine,
+}
+
+/// The implementation that runs the BERT model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The Burn-native BERT of deeprecs-encoders.
+    Burn,
+    /// rust-bert 0.23 on libtorch 2.4 (cargo feature `rust-bert`).
+    RustBert,
+}
+
+fn load(args: &EmbedArgs) -> anyhow::Result<Box<dyn TextEmbedder>> {
+    match args.engine {
+        Engine::Burn => Ok(Box::new(BertModel::from_dir(
+            &args.bert_dir,
+            &Device::flex(),
+        )?)),
+        #[cfg(feature = "rust-bert")]
+        Engine::RustBert => Ok(Box::new(
+            deeprecs_encoders::bert::libtorch::RustBertEmbedder::from_dir(&args.bert_dir)?,
+        )),
+        #[cfg(not(feature = "rust-bert"))]
+        Engine::RustBert => anyhow::bail!(
+            "--engine rust-bert: this deeprecs binary was built without the `rust-bert` \
+             feature (build with `--features rust-bert` and a libtorch 2.4.0, see \
+             .ci/libtorch.sh)"
+        ),
+    }
 }
 
 /// Reads texts one per line from `input` (a trailing `\r` is dropped; an empty line is the
 /// empty text) and writes one JSON array of floats per line to `out`, in the same order.
 pub fn run(args: &EmbedArgs, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
-    let model = BertModel::from_dir(&args.bert_dir, &Device::flex())?;
+    let model = load(args)?;
     let mut lines = input.lines();
     let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
     let mut line_no = 0usize;
@@ -45,7 +77,8 @@ pub fn run(args: &EmbedArgs, input: impl BufRead, out: &mut impl Write) -> anyho
         if chunk.is_empty() {
             break;
         }
-        for v in model.embed(&chunk, args.batch)? {
+        let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        for v in model.embed_texts(&texts, args.batch)? {
             serde_json::to_writer(&mut *out, &v)?;
             out.write_all(b"\n")?;
         }

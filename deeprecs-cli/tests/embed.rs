@@ -26,8 +26,17 @@ fn model_dir() -> Option<PathBuf> {
 }
 
 fn embed(dir: &std::path::Path, input: &str, batch: &str) -> (Option<i32>, String, String) {
+    embed_with(dir, input, batch, "burn")
+}
+
+fn embed_with(
+    dir: &std::path::Path,
+    input: &str,
+    batch: &str,
+    engine: &str,
+) -> (Option<i32>, String, String) {
     let mut child = deeprecs()
-        .args(["embed", "--batch", batch, "--bert-dir"])
+        .args(["embed", "--engine", engine, "--batch", batch, "--bert-dir"])
         .arg(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -58,6 +67,11 @@ struct Item {
 #[test]
 fn embeds_stdin_lines_as_json_arrays() {
     let Some(dir) = model_dir() else { return };
+    check_reference_lines(&dir, "burn");
+}
+
+/// Reference texts in, one JSON line each out, within 1e-4 of sentence-transformers.
+fn check_reference_lines(dir: &std::path::Path, engine: &str) {
     let fixture: Fixture = serde_json::from_str(
         &std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -79,7 +93,7 @@ fn embeds_stdin_lines_as_json_arrays() {
         input.push_str(if k == 3 { "\r\n" } else { "\n" });
     }
     input.push('\n'); // the empty text
-    let (code, stdout, stderr) = embed(&dir, &input, "5");
+    let (code, stdout, stderr) = embed_with(dir, &input, "5", engine);
     assert_eq!(code, Some(0), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), items.len() + 1);
@@ -112,4 +126,23 @@ fn errors_name_the_folder_and_usage_errors_exit_2() {
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("embed"), "{help}");
     assert!(!help.contains("Planned"), "{help}");
+}
+
+#[cfg(feature = "rust-bert")]
+#[test]
+fn rust_bert_engine_embeds_the_same() {
+    let Some(dir) = model_dir() else { return };
+    check_reference_lines(&dir, "rust-bert");
+}
+
+#[cfg(not(feature = "rust-bert"))]
+#[test]
+fn rust_bert_engine_without_the_feature_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = embed_with(dir.path(), "a\n", "4", "rust-bert");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("`rust-bert` feature"), "{stderr}");
+    let (code, _, stderr) = embed_with(dir.path(), "a\n", "4", "torch");
+    assert_eq!(code, Some(2), "{stderr}");
 }

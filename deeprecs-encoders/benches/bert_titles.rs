@@ -1,16 +1,22 @@
 //! Catalog encoding throughput of the Burn BERT: titles per second for 1,000 Online Retail
-//! product names, on flex (CPU).
+//! product names, on flex (CPU) — and, with the `rust-bert` feature, of rust-bert on libtorch
+//! in the same process, on the same titles and batches.
 //!
 //! ```text
 //! DEEPRECS_BERT_DIR=…/all-MiniLM-L6-v2 RAYON_NUM_THREADS=1 \
 //!   cargo bench -p deeprecs-encoders --bench bert_titles
+//! # both engines (libtorch from .ci/libtorch.sh):
+//! source .ci/libtorch.sh && deeprecs_libtorch_setup
+//! DEEPRECS_BERT_DIR=… RAYON_NUM_THREADS=1 \
+//!   cargo bench -p deeprecs-encoders --features rust-bert --bench bert_titles
 //! ```
 //!
 //! Names come from `$DEEPRECS_DATA_DIR/online-retail/online_retail.csv.gz` (default
 //! `../shared/data`), read with `examples/online_retail.schema.toml`: the first 1,000 products.
 //! Batch sizes: `BERT_BATCHES` (default `32,128`). Threads: set `RAYON_NUM_THREADS` per process
-//! (the thread pool is fixed once per process). Reports the time spent tokenising and in the
-//! network separately.
+//! (the thread pool is fixed once per process); with `rust-bert`, libtorch gets the same
+//! number of intra-op threads. Reports the time spent tokenising and in the network
+//! separately (Burn), and each engine's best of 3 passes over the 1,000 titles.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -64,7 +70,7 @@ fn main() {
     // Warm-up (allocations, thread pool).
     model.embed(&titles[..64], 32).expect("warm-up");
 
-    for batch in batches {
+    for &batch in &batches {
         // Tokeniser alone.
         let t = Instant::now();
         for chunk in titles.chunks(batch) {
@@ -84,6 +90,41 @@ fn main() {
              ({TITLES} titles in {best:.2} s; tokenizer {:.1} % of it)",
             TITLES as f64 / best,
             100.0 * tokenize_s / best
+        );
+    }
+
+    #[cfg(feature = "rust-bert")]
+    rust_bert_engine(&bert_dir, &titles, &batches, &threads);
+}
+
+/// The same measurement for rust-bert (libtorch, CPU).
+#[cfg(feature = "rust-bert")]
+fn rust_bert_engine(
+    bert_dir: &std::path::Path,
+    titles: &[String],
+    batches: &[usize],
+    threads: &str,
+) {
+    use deeprecs_encoders::bert::libtorch::{
+        RustBertEmbedder, libtorch_threads, set_libtorch_threads,
+    };
+    if let Ok(n) = threads.parse::<usize>() {
+        set_libtorch_threads(n);
+    }
+    let model = RustBertEmbedder::from_dir(bert_dir).expect("BERT model folder (rust-bert)");
+    model.embed(&titles[..64], 32).expect("warm-up");
+    for &batch in batches {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let v = model.embed(titles, batch).expect("embed");
+            std::hint::black_box(v);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "bert_titles rust-bert threads={} batch={batch}: {:.0} titles/s ({TITLES} titles in {best:.2} s)",
+            libtorch_threads(),
+            TITLES as f64 / best
         );
     }
 }

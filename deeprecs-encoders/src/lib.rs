@@ -47,7 +47,9 @@
 //! ## Backends
 //! Cargo features: `flex` (default, CPU), `ndarray` (CPU), `wgpu` (GPU, or lavapipe's software
 //! Vulkan on a machine without one), `cuda`. The same model, weights and batch give the same
-//! scores on each (tested on flex, ndarray and wgpu within 1e-4).
+//! scores on each (tested on flex, ndarray and wgpu within 1e-4). The optional `rust-bert`
+//! feature adds [rust-bert](https://docs.rs/rust-bert/0.23.0) on libtorch as a second source
+//! of frozen BERT vectors (`bert::libtorch`; needs libtorch 2.4.0, see the BERT guide page).
 
 #![warn(clippy::unwrap_used)]
 

@@ -101,6 +101,14 @@ pub enum BertError {
         /// The tokenizer's message.
         message: String,
     },
+    /// The rust-bert (libtorch) engine failed (only with the `rust-bert` feature).
+    #[error("{}: rust-bert: {message}", dir.display())]
+    RustBert {
+        /// The model folder.
+        dir: PathBuf,
+        /// What rust-bert or libtorch reported.
+        message: String,
+    },
     /// An invalid argument (e.g. a batch size of 0).
     #[error("invalid `{name}`: {message}")]
     Argument {

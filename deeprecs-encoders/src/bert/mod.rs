@@ -31,6 +31,8 @@ pub mod cache;
 pub mod config;
 pub mod error;
 mod gelu;
+#[cfg(feature = "rust-bert")]
+pub mod libtorch;
 pub mod model;
 pub mod text_encoder;
 
@@ -188,18 +190,32 @@ fn hf_name(path: &str) -> String {
 }
 
 /// Hashes the files that determine the model's output (weights, config, tokenizer) plus the
-/// pooling, for cache keys.
-fn model_hash(files: &ModelFiles, setup: &PoolingSetup) -> BertResult<u128> {
+/// pooling, for cache keys. Another engine passes the extra files it reads and a tag of its
+/// own (empty for the Burn model, whose keys predate the tag).
+fn model_hash(
+    files: &ModelFiles,
+    setup: &PoolingSetup,
+    extra_files: &[&Path],
+    engine: &str,
+) -> BertResult<u128> {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for file in [&files.config, &files.weights, &files.tokenizer] {
+    let main = [
+        files.config.as_path(),
+        files.weights.as_path(),
+        files.tokenizer.as_path(),
+    ];
+    for file in main.into_iter().chain(extra_files.iter().copied()) {
         let bytes = std::fs::read(file).map_err(|source| BertError::Io {
-            file: file.clone(),
+            file: file.to_path_buf(),
             source,
         })?;
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
     hasher.update(format!("{:?}", setup).as_bytes());
+    if !engine.is_empty() {
+        hasher.update(engine.as_bytes());
+    }
     Ok(hasher.digest128())
 }
 
@@ -215,7 +231,7 @@ impl BertModel {
         let network = Self::load_network(&files.weights, &config, &setup, device)?;
         let (network, unused) = network;
         let tokenizer = Self::load_tokenizer(&files.tokenizer, &config, setup.max_length)?;
-        let hash = model_hash(&files, &setup)?;
+        let hash = model_hash(&files, &setup, &[], "")?;
         Ok(Self {
             network,
             tokenizer,

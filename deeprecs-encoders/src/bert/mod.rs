@@ -367,7 +367,8 @@ impl BertModel {
 
     /// Embeds texts, `batch_size` at a time (texts are sorted by length first, so batches carry
     /// little padding; the result is in input order). Each vector has [`dim`](Self::dim)
-    /// values, pooled and normalised as the model folder says.
+    /// values, pooled and normalised as the model folder says. On a CPU device (flex, ndarray)
+    /// with more than one rayon thread, the batches (the same ones) run in parallel.
     pub fn embed<S: AsRef<str>>(
         &self,
         texts: &[S],

@@ -6,30 +6,8 @@
 
 mod bert_common;
 
-use std::path::PathBuf;
-
-use bert_common::{device, model_dir};
+use bert_common::{device, fixture, model_dir};
 use deeprecs_encoders::bert::{BertError, BertModel, BertPooling};
-
-#[derive(serde::Deserialize)]
-struct Fixture {
-    max_seq_length: usize,
-    items: Vec<Item>,
-}
-
-#[derive(serde::Deserialize)]
-struct Item {
-    text: String,
-    input_ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
-
-fn fixture() -> Fixture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/minilm_reference.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
 
 #[test]
 fn matches_sentence_transformers() {

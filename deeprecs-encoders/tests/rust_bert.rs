@@ -13,7 +13,7 @@
 mod bert_common;
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::Device;
 use deeprecs_core::ProductIdx;
@@ -24,26 +24,6 @@ use deeprecs_encoders::bert::{
 use deeprecs_encoders::{
     EncoderConfig, FieldEncoderConfig, TowerConfig, TowerInput, TwoTowerConfig,
 };
-
-#[derive(serde::Deserialize)]
-struct Fixture {
-    max_seq_length: usize,
-    items: Vec<Item>,
-}
-
-#[derive(serde::Deserialize)]
-struct Item {
-    text: String,
-    input_ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
-
-fn fixture() -> Fixture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/minilm_reference.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -66,7 +46,7 @@ fn matches_sentence_transformers() {
         return;
     };
     let model = RustBertEmbedder::from_dir(&dir).unwrap();
-    let fx = fixture();
+    let fx = bert_common::fixture();
     assert_eq!(fx.items.len(), 50);
     assert_eq!(model.pooling_setup().max_length, fx.max_seq_length);
     assert_eq!(model.pooling_setup().pooling, BertPooling::Mean);

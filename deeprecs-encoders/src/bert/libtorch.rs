@@ -285,15 +285,8 @@ impl RustBertEmbedder {
         texts: &[S],
         batch_size: usize,
     ) -> BertResult<Vec<Vec<f32>>> {
-        if batch_size == 0 {
-            return Err(BertError::Argument {
-                name: "batch_size",
-                message: "must be positive".into(),
-            });
-        }
+        let order = super::length_order(texts, batch_size)?;
         let mut out = vec![Vec::new(); texts.len()];
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].as_ref().len());
         for chunk in order.chunks(batch_size) {
             let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i].as_ref()).collect();
             let vectors = self

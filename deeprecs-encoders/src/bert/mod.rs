@@ -189,6 +189,21 @@ fn hf_name(path: &str) -> String {
         .replace("self_attn", "self")
 }
 
+/// The positions of `texts` ordered by length, after checking `batch_size`: the embedders run
+/// `order.chunks(batch_size)` so that batches carry little padding, and write each vector back
+/// to its text's position. Characters are the length proxy; token counts follow closely.
+fn length_order<S: AsRef<str>>(texts: &[S], batch_size: usize) -> BertResult<Vec<usize>> {
+    if batch_size == 0 {
+        return Err(BertError::Argument {
+            name: "batch_size",
+            message: "must be positive".into(),
+        });
+    }
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].as_ref().len());
+    Ok(order)
+}
+
 /// Hashes the files that determine the model's output (weights, config, tokenizer) plus the
 /// pooling, for cache keys. Another engine passes the extra files it reads and a tag of its
 /// own (empty for the Burn model, whose keys predate the tag).
@@ -374,19 +389,11 @@ impl BertModel {
         texts: &[S],
         batch_size: usize,
     ) -> BertResult<Vec<Vec<f32>>> {
-        if batch_size == 0 {
-            return Err(BertError::Argument {
-                name: "batch_size",
-                message: "must be positive".into(),
-            });
-        }
+        let order = length_order(texts, batch_size)?;
         let mut out = vec![Vec::new(); texts.len()];
         if texts.is_empty() {
             return Ok(out);
         }
-        // Sort by a cheap length proxy (characters); token counts follow closely.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].as_ref().len());
         let dim = self.dim();
         let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let run = |chunk: &[usize]| -> BertResult<Vec<f32>> {

@@ -1,4 +1,5 @@
-//! Shared helpers of the BERT tests: where the model folder is, and the device.
+//! Shared helpers of the BERT tests: where the model folder is, the device, and the
+//! sentence-transformers reference fixture.
 
 #![allow(dead_code)]
 
@@ -45,4 +46,28 @@ pub fn device() -> Device {
         return Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
     }
     Device::flex()
+}
+
+/// The reference fixture.
+#[derive(serde::Deserialize)]
+pub struct Fixture {
+    pub max_seq_length: usize,
+    pub items: Vec<Item>,
+}
+
+/// One reference text.
+#[derive(serde::Deserialize)]
+pub struct Item {
+    pub text: String,
+    pub input_ids: Vec<u32>,
+    pub embedding: Vec<f32>,
+}
+
+/// `../shared/fixtures/minilm_reference.json`: 50 texts with the token ids and
+/// all-MiniLM-L6-v2 embeddings of sentence-transformers.
+pub fn fixture() -> Fixture {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/minilm_reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }

@@ -6,7 +6,7 @@
 
 mod bert_common;
 
-use bert_common::{device, fixture, model_dir};
+use bert_common::{assert_close_to_reference, device, fixture, model_dir};
 use deeprecs_encoders::bert::{BertError, BertModel, BertPooling};
 
 #[test]
@@ -35,26 +35,7 @@ fn matches_sentence_transformers() {
 
     // Embeddings, in batches of 8 (texts of different lengths share a batch).
     let vectors = model.embed(&texts, 8).unwrap();
-    let (mut worst_diff, mut worst_cos) = (0.0f32, 1.0f32);
-    for (v, item) in vectors.iter().zip(&fx.items) {
-        assert_eq!(v.len(), item.embedding.len());
-        let diff = v
-            .iter()
-            .zip(&item.embedding)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        let dot: f32 = v.iter().zip(&item.embedding).map(|(a, b)| a * b).sum();
-        let na: f32 = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-        let nb: f32 = item.embedding.iter().map(|a| a * a).sum::<f32>().sqrt();
-        let cos = dot / (na * nb);
-        assert!(
-            cos >= 0.9999 && diff <= 1e-4,
-            "{:?}: cosine {cos}, max abs diff {diff}",
-            item.text
-        );
-        worst_diff = worst_diff.max(diff);
-        worst_cos = worst_cos.min(cos);
-    }
+    let (worst_diff, worst_cos) = assert_close_to_reference(&vectors, &fx);
     println!(
         "bert reference on {device:?}: 50 texts, max abs diff {worst_diff:e}, min cosine {worst_cos}"
     );

@@ -25,21 +25,6 @@ use deeprecs_encoders::{
     EncoderConfig, FieldEncoderConfig, TowerConfig, TowerInput, TwoTowerConfig,
 };
 
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max)
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
-}
-
 #[test]
 fn matches_sentence_transformers() {
     let Some(dir) = bert_common::model_dir() else {
@@ -61,18 +46,7 @@ fn matches_sentence_transformers() {
     }
 
     let vectors = model.embed(&texts, 8).unwrap();
-    let (mut worst_diff, mut worst_cos) = (0.0f32, 1.0f32);
-    for (v, item) in vectors.iter().zip(&fx.items) {
-        let diff = max_abs_diff(v, &item.embedding);
-        let cos = cosine(v, &item.embedding);
-        assert!(
-            cos >= 0.9999 && diff <= 1e-4,
-            "{:?}: cosine {cos}, max abs diff {diff}",
-            item.text
-        );
-        worst_diff = worst_diff.max(diff);
-        worst_cos = worst_cos.min(cos);
-    }
+    let (worst_diff, worst_cos) = bert_common::assert_close_to_reference(&vectors, &fx);
     println!("rust-bert reference: 50 texts, max abs diff {worst_diff:e}, min cosine {worst_cos}");
     assert_eq!(model.texts_encoded(), 50);
     assert!(matches!(
@@ -111,7 +85,7 @@ fn agrees_with_burn_and_feeds_the_frozen_encoder() {
     let mut worst = 0.0f32;
     for p in catalog.iter() {
         let (a, b) = (from_rb.get(p.idx).unwrap(), from_burn.get(p.idx).unwrap());
-        worst = worst.max(max_abs_diff(a, b));
+        worst = worst.max(bert_common::max_abs_diff(a, b));
     }
     println!(
         "rust-bert vs Burn BERT on {} product names: max abs diff {worst:e}",
@@ -167,7 +141,7 @@ fn agrees_with_burn_and_feeds_the_frozen_encoder() {
         .try_to_vec::<f32>()
         .unwrap();
     assert_eq!(scores_rb.len(), 8);
-    let d = max_abs_diff(&scores_rb, &scores_burn);
+    let d = bert_common::max_abs_diff(&scores_rb, &scores_burn);
     assert!(d <= 1e-4, "tower scores differ by {d}");
 }
 

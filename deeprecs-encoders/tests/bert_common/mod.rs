@@ -71,3 +71,39 @@ pub fn fixture() -> Fixture {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
+
+/// Largest absolute difference of two vectors of the same length.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
+/// Cosine of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+/// Asserts that each vector has cosine ≥ 0.9999 and max abs difference ≤ 1e-4 from its
+/// reference embedding (in fixture order); returns the worst (difference, cosine).
+pub fn assert_close_to_reference(vectors: &[Vec<f32>], fx: &Fixture) -> (f32, f32) {
+    assert_eq!(vectors.len(), fx.items.len());
+    let (mut worst_diff, mut worst_cos) = (0.0f32, 1.0f32);
+    for (v, item) in vectors.iter().zip(&fx.items) {
+        let diff = max_abs_diff(v, &item.embedding);
+        let cos = cosine(v, &item.embedding);
+        assert!(
+            cos >= 0.9999 && diff <= 1e-4,
+            "{:?}: cosine {cos}, max abs diff {diff}",
+            item.text
+        );
+        worst_diff = worst_diff.max(diff);
+        worst_cos = worst_cos.min(cos);
+    }
+    (worst_diff, worst_cos)
+}
